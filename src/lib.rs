@@ -5,4 +5,11 @@
 //! - [`server`]: connection, session, tree and open state; one handler per command.
 //! - [`wire`]: pure decoders/encoders of SMB2 messages. [`crypto`] and [`auth`] beside it.
 //! - [`vfs`]: the share backend behind a trait.
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod server;
+pub mod transport;
+pub mod vfs;
 pub mod wire;

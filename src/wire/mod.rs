@@ -123,7 +123,7 @@ pub fn offset_in_message(out: &BytesMut, body_start: usize) -> usize {
 
 /// Decodes a UTF-16LE name (file, share or user name). Unpaired surrogates are an error.
 pub fn utf16le_to_string(b: &[u8]) -> Result<String> {
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return Err(Error::Invalid("UTF-16 length"));
     }
     let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
@@ -146,7 +146,7 @@ pub fn string_to_utf16le(s: &str) -> Vec<u8> {
 
 /// Appends zero bytes until `out.len() - start` is a multiple of `align`.
 pub fn pad_to(out: &mut BytesMut, start: usize, align: usize) {
-    while (out.len() - start) % align != 0 {
+    while !(out.len() - start).is_multiple_of(align) {
         out.extend_from_slice(&[0]);
     }
 }
@@ -188,7 +188,13 @@ impl FileId {
     pub fn parse(i: &[u8]) -> IResult<'_, FileId> {
         let (i, persistent) = nom::number::complete::le_u64(i)?;
         let (i, volatile) = nom::number::complete::le_u64(i)?;
-        Ok((i, FileId { persistent, volatile }))
+        Ok((
+            i,
+            FileId {
+                persistent,
+                volatile,
+            },
+        ))
     }
     /// Appends 16 bytes.
     pub fn encode(&self, out: &mut BytesMut) {

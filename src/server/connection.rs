@@ -1,0 +1,514 @@
+//! One client connection (MS-SMB2 3.3.1.7): the path of a frame from the transport through
+//! decryption, compound splitting, credit and signature checks, dispatch, and back out signed
+//! or sealed.
+use super::credits::Credits;
+use super::dispatch::{self, Ctx, Outcome, PendingOp, PreauthTarget, Reply};
+use super::session::{Session, SessionSecrets};
+use super::Server;
+use crate::crypto::{self, Cipher, PreauthHash, SigningAlgorithm};
+use crate::transport::{FrameReader, FrameWriter};
+use crate::wire::header::{flags, offsets};
+use crate::wire::{
+    compound, error as wire_error, Command, FileId, Guid, Header, NtStatus, HEADER_LEN,
+};
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{debug, info_span, Instrument};
+
+/// The connection must be dropped (MS-SMB2 says "disconnect" for this protocol violation).
+#[derive(Debug)]
+pub struct Disconnect(pub &'static str);
+
+/// What NEGOTIATE settled for the connection.
+#[derive(Debug, Clone)]
+pub struct Negotiated {
+    /// Connection.Dialect; 0x02FF after an SMB1 negotiate that asked for the wildcard.
+    pub dialect: u16,
+    /// Connection.ClientGuid.
+    pub client_guid: Guid,
+    /// Connection.ClientCapabilities.
+    pub client_capabilities: u32,
+    /// Connection.ClientSecurityMode.
+    pub client_security_mode: u16,
+    /// Connection.ClientDialects (for VALIDATE_NEGOTIATE_INFO).
+    pub client_dialects: Vec<u16>,
+    /// Capabilities the server answered with.
+    pub server_capabilities: u32,
+    /// SecurityMode the server answered with.
+    pub server_security_mode: u16,
+    /// Connection.CipherId (3.x).
+    pub cipher: Option<Cipher>,
+    /// The signing algorithm (3.1.1 SIGNING context, else the dialect's).
+    pub signing: SigningAlgorithm,
+    /// Connection.PreauthIntegrityHashValue after NEGOTIATE (3.1.1).
+    pub preauth: Option<PreauthHash>,
+}
+
+/// A connection's state.
+pub struct Connection {
+    /// Server-unique id, for logs and session ownership.
+    pub id: u64,
+    /// The server.
+    pub server: Arc<Server>,
+    /// Where responses go.
+    pub writer: Arc<dyn FrameWriter>,
+    /// NEGOTIATE's outcome, once done.
+    pub negotiated: Mutex<Option<Negotiated>>,
+    /// Credits and the MessageId window.
+    pub credits: Mutex<Credits>,
+    /// Operations that went asynchronous, by MessageId.
+    pub pending: dashmap::DashMap<u64, PendingEntry>,
+    next_async_id: std::sync::atomic::AtomicU64,
+}
+
+/// A pending asynchronous operation, as CANCEL finds it.
+pub struct PendingEntry {
+    /// Its AsyncId.
+    pub async_id: u64,
+    /// The session it belongs to.
+    pub session_id: u64,
+    /// Fires the operation's cancellation.
+    pub cancel: super::dispatch::Cancel,
+}
+
+impl Connection {
+    /// The negotiated dialect, if NEGOTIATE completed.
+    pub fn dialect(&self) -> Option<u16> {
+        self.negotiated.lock().as_ref().map(|n| n.dialect)
+    }
+}
+
+/// Serves one connection until the client leaves, breaks the protocol, or `shutdown` fires.
+pub async fn serve(
+    server: Arc<Server>,
+    mut reader: Box<dyn FrameReader>,
+    writer: Arc<dyn FrameWriter>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let conn = Arc::new(Connection {
+        id: server.next_connection_id(),
+        credits: Mutex::new(Credits::new(server.config.limits.max_credits)),
+        server,
+        writer,
+        negotiated: Mutex::new(None),
+        pending: dashmap::DashMap::new(),
+        next_async_id: std::sync::atomic::AtomicU64::new(1),
+    });
+    let span = info_span!("conn", id = conn.id, peer = %conn.writer.peer());
+    async {
+        let idle = Duration::from_secs(conn.server.config.limits.idle_timeout_secs.max(1));
+        loop {
+            let has_session = conn
+                .server
+                .sessions
+                .iter()
+                .any(|s| s.connection_id == conn.id);
+            let next = async {
+                if has_session {
+                    reader.recv().await
+                } else {
+                    match tokio::time::timeout(idle, reader.recv()).await {
+                        Ok(r) => r,
+                        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "idle")),
+                    }
+                }
+            };
+            let frame = tokio::select! {
+                f = next => f,
+                _ = shutdown.changed() => break,
+            };
+            match frame {
+                Ok(Some(f)) => {
+                    if let Err(Disconnect(why)) = conn.process_frame(f.freeze()).await {
+                        debug!(why, "disconnecting");
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    debug!(error = %e, "transport closed");
+                    break;
+                }
+            }
+        }
+        conn.writer.close().await;
+        for p in conn.pending.iter() {
+            p.cancel.cancel();
+        }
+        conn.teardown();
+    }
+    .instrument(span)
+    .await
+}
+
+impl Connection {
+    /// Drops every session this connection created (no multichannel binding yet).
+    fn teardown(&self) {
+        self.server
+            .sessions
+            .retain(|_, s| s.connection_id != self.id);
+    }
+
+    /// Handles one frame (one Direct-TCP message).
+    pub async fn process_frame(self: &Arc<Self>, frame: Bytes) -> Result<(), Disconnect> {
+        match frame.get(..4) {
+            Some(b"\xffSMB") => return self.smb1_negotiate(&frame).await,
+            Some(b"\xfdSMB") => {
+                let (session, plain) = self.decrypt(&frame)?;
+                return self.process_plain(plain, Some(session)).await;
+            }
+            Some(b"\xfeSMB") => {}
+            _ => return Err(Disconnect("unknown protocol id")),
+        }
+        self.process_plain(frame, None).await
+    }
+
+    fn decrypt(&self, frame: &Bytes) -> Result<(Arc<Session>, Bytes), Disconnect> {
+        if self.dialect().is_none_or(|d| d < 0x0300) {
+            return Err(Disconnect("TRANSFORM before a 3.x dialect"));
+        }
+        let sid = crypto::transform::transform_session_id(frame)
+            .ok_or(Disconnect("bad transform header"))?;
+        let session = self
+            .server
+            .sessions
+            .get(&sid)
+            .map(|s| s.clone())
+            .ok_or(Disconnect("transform for unknown session"))?;
+        let secrets = session
+            .secrets()
+            .ok_or(Disconnect("transform before keys"))?;
+        let sealer = secrets
+            .decryptor
+            .as_ref()
+            .ok_or(Disconnect("no decryption key"))?;
+        let mut buf = frame.to_vec();
+        let (_, range) = crypto::transform::unseal_message(sealer, &mut buf)
+            .map_err(|_| Disconnect("decryption failed"))?;
+        let plain = Bytes::from(buf).slice(range);
+        if plain.get(..4) != Some(b"\xfeSMB") {
+            return Err(Disconnect("decrypted message is not SMB2"));
+        }
+        Ok((session, plain))
+    }
+
+    async fn process_plain(
+        self: &Arc<Self>,
+        frame: Bytes,
+        encrypted: Option<Arc<Session>>,
+    ) -> Result<(), Disconnect> {
+        let limits = &self.server.config.limits;
+        let elements = compound::split_compound(&frame, limits.max_compound_elements as usize)
+            .map_err(|_| Disconnect("malformed compound chain"))?;
+        let mut out: Vec<BytesMut> = Vec::with_capacity(elements.len());
+        let mut sign_with: Vec<Option<Arc<SessionSecrets>>> = Vec::with_capacity(elements.len());
+        let mut related = RelatedState::default();
+        let last = elements.len();
+        for (i, msg) in elements.into_iter().enumerate() {
+            let hdr = Header::decode(&msg).map_err(|_| Disconnect("bad header"))?;
+            if hdr.is_response() {
+                return Err(Disconnect("response flag in a request"));
+            }
+            if hdr.command == Command::CANCEL {
+                dispatch::cancel(self, &hdr);
+                continue;
+            }
+            if i == 0 && hdr.is_related() {
+                // MS-SMB2 3.3.5.2.7.2: the first request may not be related.
+                related.failed = Some(NtStatus::INVALID_PARAMETER);
+            }
+            self.credits
+                .lock()
+                .consume(hdr.message_id, hdr.credit_charge)
+                .map_err(|_| Disconnect("MessageId outside the credit window"))?;
+            let (outcome, session) = self
+                .run_one(&hdr, &msg, encrypted.clone(), &mut related)
+                .await?;
+            let reply = match outcome {
+                Ok(reply) => reply,
+                Err(op) if i + 1 == last => {
+                    // Go asynchronous: interim response now, final one from a task.
+                    let async_id = self
+                        .next_async_id
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.pending.insert(
+                        hdr.message_id,
+                        PendingEntry {
+                            async_id,
+                            session_id: hdr.session_id,
+                            cancel: op.cancel.clone(),
+                        },
+                    );
+                    let mut interim_hdr = hdr.clone();
+                    interim_hdr.flags |= flags::ASYNC_COMMAND;
+                    interim_hdr.async_id = async_id;
+                    let (resp, signer) = self.compose(
+                        &interim_hdr,
+                        &msg,
+                        Reply::error(NtStatus::PENDING),
+                        session.as_ref(),
+                        encrypted.is_some(),
+                    );
+                    out.push(resp);
+                    sign_with.push(signer);
+                    let conn = self.clone();
+                    let encrypted = encrypted.clone();
+                    let mut final_hdr = interim_hdr;
+                    final_hdr.credits = 0;
+                    tokio::spawn(async move {
+                        let reply = op.fut.await;
+                        conn.pending.remove(&final_hdr.message_id);
+                        let (resp, signer) = conn.compose(
+                            &final_hdr,
+                            &msg,
+                            reply,
+                            session.as_ref(),
+                            encrypted.is_some(),
+                        );
+                        let _ = conn
+                            .send_responses(vec![resp], vec![signer], encrypted)
+                            .await;
+                    });
+                    continue;
+                }
+                // Not last in its chain: finish it in place.
+                Err(op) => op.fut.await,
+            };
+            let (resp, signer) =
+                self.compose(&hdr, &msg, reply, session.as_ref(), encrypted.is_some());
+            out.push(resp);
+            sign_with.push(signer);
+        }
+        if out.is_empty() {
+            return Ok(());
+        }
+        self.send_responses(out, sign_with, encrypted).await
+    }
+
+    /// Verifies and dispatches one request of a chain.
+    async fn run_one(
+        self: &Arc<Self>,
+        hdr: &Header,
+        msg: &Bytes,
+        encrypted: Option<Arc<Session>>,
+        related: &mut RelatedState,
+    ) -> Result<(Result<Reply, PendingOp>, Option<Arc<Session>>), Disconnect> {
+        let is_related = hdr.is_related();
+        if is_related {
+            if let Some(status) = related.failed {
+                return Ok((Ok(Reply::error(status)), related.session.clone()));
+            }
+        } else {
+            *related = RelatedState::default();
+        }
+        let session_id = if is_related && hdr.session_id == u64::MAX {
+            related.session_id
+        } else {
+            hdr.session_id
+        };
+        let tree_id = if is_related && hdr.tree_id == u32::MAX {
+            related.tree_id
+        } else {
+            hdr.tree_id
+        };
+        let session = if session_id != 0 {
+            self.server.sessions.get(&session_id).map(|s| s.clone())
+        } else {
+            None
+        };
+        let ctx = Ctx {
+            conn: self.clone(),
+            hdr: hdr.clone(),
+            msg: msg.clone(),
+            session_id,
+            tree_id,
+            session: session.clone(),
+            encrypted: encrypted.is_some(),
+            related_file_id: if is_related { related.file_id } else { None },
+        };
+        let outcome = dispatch::dispatch(ctx).await;
+        let reply = match outcome {
+            Outcome::Reply(r) => r,
+            Outcome::Pending(op) => {
+                related.session_id = session_id;
+                related.tree_id = tree_id;
+                related.session = session.clone();
+                return Ok((Err(op), session));
+            }
+            Outcome::Disconnect(why) => return Err(Disconnect(why)),
+        };
+        related.session_id = reply.session_id.unwrap_or(session_id);
+        related.tree_id = reply.tree_id.unwrap_or(tree_id);
+        related.session = session.clone();
+        if let Some(f) = reply.file_id {
+            related.file_id = Some(f);
+        }
+        if reply.status.is_error() {
+            related.failed = Some(reply.status);
+        }
+        Ok((Ok(reply), session))
+    }
+
+    /// Builds the response message for one request; returns it with the keys to sign it with.
+    fn compose(
+        &self,
+        req: &Header,
+        req_msg: &Bytes,
+        reply: Reply,
+        session: Option<&Arc<Session>>,
+        encrypted: bool,
+    ) -> (BytesMut, Option<Arc<SessionSecrets>>) {
+        // The final response of an async operation grants nothing: the interim one did.
+        let granted = if req.is_async() && reply.status != NtStatus::PENDING {
+            0
+        } else {
+            self.credits.lock().grant(req.credits)
+        };
+        let mut h = Header {
+            credit_charge: req.credit_charge,
+            status: reply.status.0,
+            command: req.command,
+            credits: granted,
+            flags: flags::SERVER_TO_REDIR
+                | (req.flags & (flags::RELATED_OPERATIONS | flags::PRIORITY_MASK)),
+            next_command: 0,
+            message_id: req.message_id,
+            async_id: 0,
+            process_id: req.process_id,
+            tree_id: reply.tree_id.unwrap_or(req.tree_id),
+            session_id: reply.session_id.unwrap_or(req.session_id),
+            signature: [0; 16],
+        };
+        if req.is_async() {
+            h.flags |= flags::ASYNC_COMMAND;
+            h.async_id = req.async_id;
+        }
+        let mut out = BytesMut::with_capacity(HEADER_LEN + reply.body.len() + reply.data.len() + 8);
+        h.encode(&mut out);
+        if reply.body.is_empty() {
+            wire_error::encode_error_body(&mut out, &[]);
+        } else {
+            out.extend_from_slice(&reply.body);
+        }
+        out.extend_from_slice(&reply.data);
+        match &reply.preauth {
+            PreauthTarget::None => {}
+            PreauthTarget::Connection => {
+                if let Some(n) = self.negotiated.lock().as_mut() {
+                    if let Some(p) = n.preauth.as_mut() {
+                        p.update(req_msg);
+                        p.update(&out);
+                    }
+                }
+            }
+            PreauthTarget::Session(s) => s.state.lock().preauth.update(&out),
+        }
+        let signer = if let Some(keys) = reply.sign_with {
+            Some(keys)
+        } else if encrypted || reply.status == NtStatus::USER_SESSION_DELETED {
+            None
+        } else {
+            session.and_then(|s| {
+                let must = req.is_signed()
+                    || s.signing_required
+                        .load(std::sync::atomic::Ordering::Relaxed);
+                if must {
+                    s.secrets()
+                } else {
+                    None
+                }
+            })
+        };
+        (out, signer)
+    }
+
+    /// Chains, signs, seals and sends the responses of one frame.
+    pub(crate) async fn send_responses(
+        &self,
+        mut out: Vec<BytesMut>,
+        sign_with: Vec<Option<Arc<SessionSecrets>>>,
+        encrypted: Option<Arc<Session>>,
+    ) -> Result<(), Disconnect> {
+        let n = out.len();
+        for (i, (msg, signer)) in out.iter_mut().zip(sign_with).enumerate() {
+            if i + 1 < n {
+                while msg.len() % 8 != 0 {
+                    msg.extend_from_slice(&[0]);
+                }
+                let next = (msg.len() as u32).to_le_bytes();
+                msg[offsets::NEXT_COMMAND..offsets::NEXT_COMMAND + 4].copy_from_slice(&next);
+            }
+            if let Some(keys) = signer {
+                let f =
+                    u32::from_le_bytes(msg[16..20].try_into().unwrap_or_default()) | flags::SIGNED;
+                msg[offsets::FLAGS..offsets::FLAGS + 4].copy_from_slice(&f.to_le_bytes());
+                keys.signer.sign(msg);
+            }
+        }
+        let parts: Vec<Bytes> = if let Some(session) = encrypted {
+            let secrets = session.secrets().ok_or(Disconnect("keys vanished"))?;
+            let (Some(enc), Some(nonces)) = (secrets.encryptor.as_ref(), secrets.nonces.as_ref())
+            else {
+                return Err(Disconnect("no encryption key"));
+            };
+            let plain: Vec<u8> = out.iter().flat_map(|m| m.iter().copied()).collect();
+            let nonce = nonces.next().ok_or(Disconnect("nonces exhausted"))?;
+            let mut sealed =
+                Vec::with_capacity(plain.len() + crypto::transform::TRANSFORM_HEADER_LEN);
+            crypto::transform::seal_message(enc, &nonce, session.id, &plain, &mut sealed);
+            vec![Bytes::from(sealed)]
+        } else {
+            out.into_iter().map(BytesMut::freeze).collect()
+        };
+        self.writer
+            .send(parts)
+            .await
+            .map_err(|_| Disconnect("send failed"))
+    }
+
+    /// An SMB1 NEGOTIATE (MS-SMB2 3.3.5.3): answered with an SMB2 NEGOTIATE response.
+    async fn smb1_negotiate(self: &Arc<Self>, frame: &Bytes) -> Result<(), Disconnect> {
+        if self.negotiated.lock().is_some() {
+            return Err(Disconnect("SMB1 after NEGOTIATE"));
+        }
+        let dialects = crate::wire::smb1::parse_negotiate(frame)
+            .map_err(|_| Disconnect("bad SMB1 negotiate"))?;
+        let wildcard = dialects.iter().any(|d| d == "SMB 2.???");
+        let smb202 = dialects.iter().any(|d| d == "SMB 2.002");
+        let dialect = match (wildcard, smb202) {
+            (true, _) if self.server.config.max_dialect > 0x0202 => 0x02FF,
+            (_, true) | (true, _) => 0x0202,
+            _ => return Err(Disconnect("SMB1 negotiate without SMB2 dialects")),
+        };
+        self.credits
+            .lock()
+            .consume(0, 1)
+            .map_err(|_| Disconnect("credits"))?;
+        let body = super::handlers::negotiate::smb1_response_body(self, dialect);
+        let h = Header {
+            command: Command::NEGOTIATE,
+            credits: self.credits.lock().grant(1),
+            flags: flags::SERVER_TO_REDIR,
+            ..Header::default()
+        };
+        let mut out = BytesMut::new();
+        h.encode(&mut out);
+        out.extend_from_slice(&body);
+        self.writer
+            .send(vec![out.freeze()])
+            .await
+            .map_err(|_| Disconnect("send failed"))
+    }
+}
+
+/// What a related request inherits from the one before it (MS-SMB2 3.3.5.2.7.2).
+#[derive(Default)]
+struct RelatedState {
+    session_id: u64,
+    tree_id: u32,
+    file_id: Option<FileId>,
+    session: Option<Arc<Session>>,
+    failed: Option<NtStatus>,
+}

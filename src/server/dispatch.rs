@@ -1,0 +1,266 @@
+//! Request verification and dispatch (MS-SMB2 3.3.5.2): session and tree lookup, signing and
+//! encryption requirements, then one handler per command.
+use super::connection::Connection;
+use super::handlers;
+use super::session::{Session, SessionSecrets, TreeConnect};
+use crate::wire::{Bytes, BytesMut, Command, FileId, Header, NtStatus};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Everything a handler may look at for one request.
+pub struct Ctx {
+    /// The connection it arrived on.
+    pub conn: Arc<Connection>,
+    /// Its header.
+    pub hdr: Header,
+    /// The whole message (header at 0).
+    pub msg: Bytes,
+    /// SessionId after compound inheritance.
+    pub session_id: u64,
+    /// TreeId after compound inheritance.
+    pub tree_id: u32,
+    /// The session named, if it exists (verified by dispatch for commands that need one).
+    pub session: Option<Arc<Session>>,
+    /// The request arrived encrypted.
+    pub encrypted: bool,
+    /// In a related compound request, the FileId of the previous CREATE.
+    pub related_file_id: Option<FileId>,
+}
+
+impl Ctx {
+    /// The session, which dispatch has verified for every command that needs one.
+    pub fn session(&self) -> Result<&Arc<Session>, NtStatus> {
+        self.session.as_ref().ok_or(NtStatus::USER_SESSION_DELETED)
+    }
+    /// The dialect of the connection.
+    pub fn dialect(&self) -> u16 {
+        self.conn.dialect().unwrap_or(0)
+    }
+}
+
+/// Whose preauth hash a response goes into (3.1.1).
+pub enum PreauthTarget {
+    /// None.
+    None,
+    /// The connection's (NEGOTIATE request and response).
+    Connection,
+    /// A session's (SESSION_SETUP responses with MORE_PROCESSING_REQUIRED).
+    Session(Arc<Session>),
+}
+
+/// A handler's answer.
+pub struct Reply {
+    /// Status in the header.
+    pub status: NtStatus,
+    /// The response body; empty means "error body".
+    pub body: BytesMut,
+    /// Data sent after the body (READ), from its own buffer.
+    pub data: Bytes,
+    /// SessionId for the header, when the handler made a session.
+    pub session_id: Option<u64>,
+    /// TreeId for the header, when the handler made a tree connect.
+    pub tree_id: Option<u32>,
+    /// FileId that later related requests inherit.
+    pub file_id: Option<FileId>,
+    /// Sign with these keys whatever the request was (final SESSION_SETUP).
+    pub sign_with: Option<Arc<SessionSecrets>>,
+    /// Preauth hash to feed the response into.
+    pub preauth: PreauthTarget,
+}
+
+impl Reply {
+    /// A success (or warning) with a body.
+    pub fn ok(body: BytesMut) -> Reply {
+        Reply::with_status(NtStatus::SUCCESS, body)
+    }
+    /// A body with a given status.
+    pub fn with_status(status: NtStatus, body: BytesMut) -> Reply {
+        Reply {
+            status,
+            body,
+            data: Bytes::new(),
+            session_id: None,
+            tree_id: None,
+            file_id: None,
+            sign_with: None,
+            preauth: PreauthTarget::None,
+        }
+    }
+    /// An error response.
+    pub fn error(status: NtStatus) -> Reply {
+        Reply::with_status(status, BytesMut::new())
+    }
+}
+
+/// What became of a request.
+pub enum Outcome {
+    /// Answer it.
+    Reply(Reply),
+    /// It completes later: answer STATUS_PENDING with an AsyncId now (MS-SMB2 3.3.4.2), then
+    /// the final response when the future resolves. CANCEL fires the token.
+    Pending(PendingOp),
+    /// Drop the connection.
+    Disconnect(&'static str),
+}
+
+/// An operation that went asynchronous (blocking lock, change notify, ...).
+pub struct PendingOp {
+    /// Resolves to the final response; must watch `cancel` and answer STATUS_CANCELLED.
+    pub fut: crate::transport::BoxFuture<'static, Reply>,
+    /// Fired by CANCEL, logoff, tree disconnect, close or disconnect.
+    pub cancel: Cancel,
+}
+
+/// A cancellation signal shared by an asynchronous operation and whoever may cancel it.
+#[derive(Clone, Default)]
+pub struct Cancel(Arc<(std::sync::atomic::AtomicBool, tokio::sync::Notify)>);
+
+impl Cancel {
+    /// A fresh, unfired token.
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+    /// Fires it.
+    pub fn cancel(&self) {
+        self.0 .0.store(true, Ordering::SeqCst);
+        self.0 .1.notify_waiters();
+    }
+    /// True once fired.
+    pub fn is_cancelled(&self) -> bool {
+        self.0 .0.load(Ordering::SeqCst)
+    }
+    /// Resolves once fired.
+    pub async fn cancelled(&self) {
+        loop {
+            let n = self.0 .1.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            n.await;
+        }
+    }
+}
+
+impl From<Result<Reply, NtStatus>> for Outcome {
+    fn from(r: Result<Reply, NtStatus>) -> Outcome {
+        Outcome::Reply(r.unwrap_or_else(Reply::error))
+    }
+}
+
+/// CANCEL (MS-SMB2 3.3.5.16): no response of its own; fires the matching pending operation's
+/// token (by AsyncId for the async form, else by MessageId), which then answers
+/// STATUS_CANCELLED.
+pub fn cancel(conn: &Arc<Connection>, hdr: &Header) {
+    let found = if hdr.is_async() {
+        conn.pending
+            .iter()
+            .find(|p| p.async_id == hdr.async_id && p.session_id == hdr.session_id)
+            .map(|p| p.cancel.clone())
+    } else {
+        conn.pending.get(&hdr.message_id).map(|p| p.cancel.clone())
+    };
+    if let Some(c) = found {
+        c.cancel();
+    }
+}
+
+fn needs_session(c: Command) -> bool {
+    !matches!(
+        c,
+        Command::NEGOTIATE | Command::SESSION_SETUP | Command::ECHO
+    )
+}
+
+fn needs_tree(c: Command) -> bool {
+    !matches!(
+        c,
+        Command::NEGOTIATE
+            | Command::SESSION_SETUP
+            | Command::LOGOFF
+            | Command::TREE_CONNECT
+            | Command::ECHO
+            | Command::CANCEL
+    )
+}
+
+/// Verifies a request against its session and tree, then runs its handler.
+pub async fn dispatch(ctx: Ctx) -> Outcome {
+    let cmd = ctx.hdr.command;
+    let negotiated = ctx.conn.dialect();
+    if cmd != Command::NEGOTIATE && negotiated.is_none_or(|d| d == 0x02FF) {
+        // MS-SMB2 3.3.5.2: anything before NEGOTIATE completes ends the connection.
+        return Outcome::Disconnect("request before NEGOTIATE");
+    }
+    if let Err(status) = verify(&ctx) {
+        return Outcome::Reply(Reply::error(status));
+    }
+    match cmd {
+        Command::NEGOTIATE => handlers::negotiate::handle(ctx).await,
+        Command::SESSION_SETUP => handlers::session_setup::handle(ctx).await,
+        Command::LOGOFF => handlers::logoff::handle(ctx).await.into(),
+        Command::TREE_CONNECT => handlers::tree_connect::handle(ctx).await.into(),
+        Command::TREE_DISCONNECT => handlers::tree_connect::disconnect(ctx).await.into(),
+        Command::ECHO => handlers::echo::handle(ctx).await.into(),
+        _ => handlers::files::handle(ctx).await,
+    }
+}
+
+/// The checks of MS-SMB2 3.3.5.2.4 (signing), 3.3.5.2.9 (session) and 3.3.5.2.11 (tree).
+fn verify(ctx: &Ctx) -> Result<(), NtStatus> {
+    let cmd = ctx.hdr.command;
+    let session_optional = cmd == Command::NEGOTIATE
+        || cmd == Command::ECHO
+        || (cmd == Command::SESSION_SETUP && ctx.session_id == 0);
+    let session = match &ctx.session {
+        Some(s) => s,
+        None if session_optional || !needs_session(cmd) && ctx.session_id == 0 => return Ok(()),
+        None => return Err(NtStatus::USER_SESSION_DELETED),
+    };
+    let secrets = session.secrets();
+    if ctx.hdr.is_signed() && !ctx.encrypted {
+        match &secrets {
+            Some(keys) => {
+                if !keys.signer.verify(&ctx.msg) {
+                    return Err(NtStatus::ACCESS_DENIED);
+                }
+            }
+            None if cmd == Command::SESSION_SETUP => {}
+            None => return Err(NtStatus::USER_SESSION_DELETED),
+        }
+    } else if !ctx.encrypted
+        && secrets.is_some()
+        && session.signing_required.load(Ordering::Relaxed)
+        && !matches!(
+            cmd,
+            Command::SESSION_SETUP | Command::NEGOTIATE | Command::ECHO
+        )
+        && !session.is_anonymous()
+    {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    if cmd == Command::SESSION_SETUP {
+        return Ok(());
+    }
+    if !session.is_valid() {
+        return Err(NtStatus::USER_SESSION_DELETED);
+    }
+    if session.encrypt_data.load(Ordering::Relaxed) && !ctx.encrypted && ctx.dialect() >= 0x0300 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    if needs_tree(cmd) {
+        let tree = tree(ctx)?;
+        if tree.encrypt && !ctx.encrypted {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
+    }
+    Ok(())
+}
+
+/// The tree connect a request names.
+pub fn tree(ctx: &Ctx) -> Result<Arc<TreeConnect>, NtStatus> {
+    ctx.session()?
+        .trees
+        .get(&ctx.tree_id)
+        .map(|t| t.clone())
+        .ok_or(NtStatus::NETWORK_NAME_DELETED)
+}

@@ -1,0 +1,113 @@
+//! Accepting connections: binds every configured address, prints `listening on ADDR:PORT` for
+//! each (tests read it to find a port picked with `:0`), caps concurrent connections, and
+//! stops on SIGTERM/SIGINT, letting connections finish their current request.
+use super::{connection, Server};
+use crate::transport::tcp;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tracing::{info, warn};
+
+/// Runs the server until SIGTERM or SIGINT.
+pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut listeners = Vec::new();
+    for addr in &server.config.listen {
+        let l = TcpListener::bind(addr)
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        let local = l.local_addr()?;
+        println!("listening on {local}");
+        info!(%local, "listening");
+        listeners.push(l);
+    }
+    std::io::stdout().flush()?;
+    let slots = Arc::new(Semaphore::new(
+        server.config.limits.max_connections as usize,
+    ));
+    let mut tasks = tokio::task::JoinSet::new();
+    for l in listeners {
+        tasks.spawn(accept_loop(
+            server.clone(),
+            l,
+            slots.clone(),
+            stop_rx.clone(),
+        ));
+    }
+    wait_for_signal().await;
+    info!("shutting down");
+    let _ = stop_tx.send(true);
+    // Give connections a moment to finish what they are doing.
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut t), Ok(mut i)) => {
+            tokio::select! { _ = t.recv() => {}, _ = i.recv() => {} }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+async fn accept_loop(
+    server: Arc<Server>,
+    l: TcpListener,
+    slots: Arc<Semaphore>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            a = l.accept() => a,
+            _ = stop.changed() => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            warn!(%peer, "connection limit reached; closing");
+            drop(stream);
+            continue;
+        };
+        let limits = &server.config.limits;
+        let max_frame = limits.max_message_size as usize + 65536;
+        let (r, w) = match tcp::split(
+            stream,
+            max_frame,
+            Duration::from_secs(limits.frame_timeout_secs),
+        ) {
+            Ok(rw) => rw,
+            Err(_) => continue,
+        };
+        let server = server.clone();
+        let stop = stop.clone();
+        conns.spawn(async move {
+            connection::serve(server, Box::new(r), Arc::new(w), stop).await;
+            drop(permit);
+        });
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+}

@@ -1,0 +1,246 @@
+//! Direct TCP transport (MS-SMB2 2.1): each message is preceded by a 4-byte header, a zero byte
+//! and a 24-bit big-endian length.
+//!
+//! Protections: the length is capped (`max_frame`) before any allocation, a frame must arrive
+//! whole within `frame_timeout` once its first byte came (a client sending one byte a second is
+//! dropped), and a zero-length frame is a protocol error.
+use super::{no_rdma, BoxFuture, BufferDescriptor, FrameReader, FrameWriter, TransportKind};
+use bytes::{Bytes, BytesMut};
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+/// Reads Direct-TCP frames.
+pub struct TcpReader {
+    rd: OwnedReadHalf,
+    max_frame: usize,
+    frame_timeout: Duration,
+}
+
+/// Writes Direct-TCP frames; shared by every task of the connection.
+pub struct TcpWriter {
+    wr: Mutex<Option<OwnedWriteHalf>>,
+    peer: SocketAddr,
+    local: SocketAddr,
+}
+
+/// Splits an accepted stream into its two halves.
+pub fn split(
+    stream: TcpStream,
+    max_frame: usize,
+    frame_timeout: Duration,
+) -> io::Result<(TcpReader, TcpWriter)> {
+    stream.set_nodelay(true)?;
+    let peer = stream.peer_addr()?;
+    let local = stream.local_addr()?;
+    let (rd, wr) = stream.into_split();
+    Ok((
+        TcpReader {
+            rd,
+            max_frame,
+            frame_timeout,
+        },
+        TcpWriter {
+            wr: Mutex::new(Some(wr)),
+            peer,
+            local,
+        },
+    ))
+}
+
+fn framing_error(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_string())
+}
+
+impl TcpReader {
+    async fn read_frame(&mut self) -> io::Result<Option<BytesMut>> {
+        let mut first = [0u8; 1];
+        // Waiting for the first byte of a frame has no deadline here: idle connections are
+        // the connection layer's business.
+        if self.rd.read(&mut first).await? == 0 {
+            return Ok(None);
+        }
+        let deadline = self.frame_timeout;
+        let max = self.max_frame;
+        let rd = &mut self.rd;
+        let body = async move {
+            let mut len = [0u8; 3];
+            rd.read_exact(&mut len).await?;
+            if first[0] != 0 {
+                return Err(framing_error("Direct TCP header: first byte is not zero"));
+            }
+            let n = u32::from_be_bytes([0, len[0], len[1], len[2]]) as usize;
+            if n == 0 || n > max {
+                return Err(framing_error("Direct TCP frame length out of range"));
+            }
+            let mut buf = BytesMut::with_capacity(n);
+            // SAFETY-free fill: read into the spare capacity through the BufMut interface.
+            while buf.len() < n {
+                let want = n - buf.len();
+                let got = (&mut *rd).take(want as u64).read_buf(&mut buf).await?;
+                if got == 0 {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+            }
+            Ok(Some(buf))
+        };
+        match tokio::time::timeout(deadline, body).await {
+            Ok(r) => r,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "frame not received in time",
+            )),
+        }
+    }
+}
+
+impl FrameReader for TcpReader {
+    fn recv(&mut self) -> BoxFuture<'_, io::Result<Option<BytesMut>>> {
+        Box::pin(self.read_frame())
+    }
+}
+
+impl TcpWriter {
+    async fn write_parts(&self, parts: Vec<Bytes>) -> io::Result<()> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if total > 0x00FF_FFFF {
+            return Err(framing_error("response larger than a Direct TCP frame"));
+        }
+        let hdr = (total as u32).to_be_bytes();
+        let mut guard = self.wr.lock().await;
+        let wr = guard
+            .as_mut()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+        let mut bufs: Vec<&[u8]> = Vec::with_capacity(parts.len() + 1);
+        bufs.push(&hdr);
+        bufs.extend(parts.iter().map(|p| &p[..]));
+        let (mut idx, mut off) = (0usize, 0usize);
+        while idx < bufs.len() {
+            let slices: Vec<IoSlice<'_>> = std::iter::once(IoSlice::new(&bufs[idx][off..]))
+                .chain(bufs[idx + 1..].iter().map(|b| IoSlice::new(b)))
+                .collect();
+            let mut n = wr.write_vectored(&slices).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            while n > 0 && idx < bufs.len() {
+                let left = bufs[idx].len() - off;
+                if n >= left {
+                    n -= left;
+                    idx += 1;
+                    off = 0;
+                } else {
+                    off += n;
+                    n = 0;
+                }
+            }
+            while idx < bufs.len() && bufs[idx].len() == off {
+                idx += 1;
+                off = 0;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl FrameWriter for TcpWriter {
+    fn send(&self, parts: Vec<Bytes>) -> BoxFuture<'_, io::Result<()>> {
+        Box::pin(self.write_parts(parts))
+    }
+    fn rdma_write<'a>(
+        &'a self,
+        _: &'a [BufferDescriptor],
+        _: &'a [u8],
+    ) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async { Err(no_rdma()) })
+    }
+    fn rdma_read<'a>(
+        &'a self,
+        _: &'a [BufferDescriptor],
+        _: usize,
+    ) -> BoxFuture<'a, io::Result<Bytes>> {
+        Box::pin(async { Err(no_rdma()) })
+    }
+    fn kind(&self) -> TransportKind {
+        TransportKind::Tcp
+    }
+    fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+    fn local(&self) -> SocketAddr {
+        self.local
+    }
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Some(mut w) = self.wr.lock().await.take() {
+                let _ = w.shutdown().await;
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    async fn pair(max: usize, timeout: Duration) -> (TcpStream, TcpReader, TcpWriter) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (s, _) = l.accept().await.unwrap();
+        let (r, w) = split(s, max, timeout).unwrap();
+        (c, r, w)
+    }
+
+    #[tokio::test]
+    async fn frames_round_trip_and_vectored_send() {
+        let (mut c, mut r, w) = pair(1 << 20, Duration::from_secs(5)).await;
+        c.write_all(&[0, 0, 0, 3, b'a', b'b', b'c']).await.unwrap();
+        assert_eq!(&r.recv().await.unwrap().unwrap()[..], b"abc");
+        w.send(vec![
+            Bytes::from_static(b"xy"),
+            Bytes::new(),
+            Bytes::from_static(b"z"),
+        ])
+        .await
+        .unwrap();
+        let mut got = [0u8; 7];
+        c.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, &[0, 0, 0, 3, b'x', b'y', b'z']);
+        drop(c);
+        assert!(r.recv().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn refuses_oversized_length_prefix_without_allocating() {
+        let (mut c, mut r, _w) = pair(1 << 20, Duration::from_secs(5)).await;
+        c.write_all(&[0, 0xFF, 0xFF, 0xFF]).await.unwrap();
+        assert_eq!(
+            r.recv().await.unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+    }
+
+    #[tokio::test]
+    async fn refuses_non_zero_first_byte_and_empty_frame() {
+        let (mut c, mut r, _w) = pair(1 << 20, Duration::from_secs(5)).await;
+        c.write_all(&[1, 0, 0, 1, 0]).await.unwrap();
+        assert!(r.recv().await.is_err());
+        let (mut c, mut r, _w) = pair(1 << 20, Duration::from_secs(5)).await;
+        c.write_all(&[0, 0, 0, 0]).await.unwrap();
+        assert!(r.recv().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn slow_sender_times_out() {
+        let (mut c, mut r, _w) = pair(1 << 20, Duration::from_millis(300)).await;
+        c.write_all(&[0, 0, 0, 100, 1]).await.unwrap();
+        let t = tokio::time::Instant::now();
+        assert_eq!(r.recv().await.unwrap_err().kind(), io::ErrorKind::TimedOut);
+        assert!(t.elapsed() < Duration::from_secs(2));
+    }
+}
