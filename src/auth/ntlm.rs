@@ -360,8 +360,10 @@ impl NtlmServer {
         }
 
         // MIC (MS-NLMP 3.1.5.1.2, 3.2.5.1.2): required when MsvAvFlags says it is present.
+        // A proven response with malformed AV pairs is a protocol error, not a bad password
+        // (smbtorture smb2.session.ntlmssp_bug14932 expects STATUS_INVALID_PARAMETER).
         let Ok(av_pairs) = decode_av_pairs(temp.get(28..).unwrap_or_default()) else {
-            return NtlmResult::LogonFailure;
+            return NtlmResult::Invalid("malformed AV pairs in the NTLMv2 response");
         };
         let av_flags = av_pairs
             .iter()

@@ -499,3 +499,26 @@ fn nonce_generator_unique_and_exhausts() {
     let n = ccm.next().expect("n");
     assert_eq!(n, arr16("05000000000000000102030000000000"));
 }
+
+#[test]
+fn signing_algorithm_for_dialect_and_thread_safety() {
+    use SigningAlgorithm::*;
+    assert_eq!(SigningAlgorithm::for_dialect(0x0202, None), HmacSha256);
+    assert_eq!(
+        SigningAlgorithm::for_dialect(0x0210, Some(AesGmac)),
+        HmacSha256
+    );
+    assert_eq!(SigningAlgorithm::for_dialect(0x0300, None), AesCmac);
+    assert_eq!(SigningAlgorithm::for_dialect(0x0302, None), AesCmac);
+    assert_eq!(SigningAlgorithm::for_dialect(0x0311, None), AesCmac);
+    assert_eq!(
+        SigningAlgorithm::for_dialect(0x0311, Some(AesGmac)),
+        AesGmac
+    );
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Signer>();
+    send_sync::<Sealer>();
+    send_sync::<NonceGenerator>();
+    send_sync::<SessionKeys>();
+    send_sync::<PreauthHash>();
+}

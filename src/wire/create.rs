@@ -327,7 +327,7 @@ impl CreateRequest {
         check_structure_size(b, 57)?;
         let (_, f) = parse_request_fixed(b)?;
         let (name_offset, name_length) = (f.9 as usize, f.10 as usize);
-        if name_length % 2 != 0 {
+        if !name_length.is_multiple_of(2) {
             return Err(Error::Invalid("NameLength"));
         }
         let name_bytes =

@@ -161,7 +161,7 @@ impl CreateContext {
         if length == 0 {
             return Ok(Vec::new());
         }
-        if offset % 8 != 0 {
+        if !offset.is_multiple_of(8) {
             return Err(Error::Invalid("CreateContextsOffset"));
         }
         let region = buffer_at(msg, offset, length)?;
@@ -180,7 +180,7 @@ impl CreateContext {
             let data_length = u32_at(h, 12)? as usize;
             let extent = if next == 0 {
                 rest
-            } else if next % 8 != 0 || next < 16 || next > rest {
+            } else if !next.is_multiple_of(8) || next < 16 || next > rest {
                 return Err(Error::Invalid("create context Next"));
             } else {
                 next
@@ -195,7 +195,7 @@ impl CreateContext {
             let data = if data_length == 0 {
                 Bytes::new()
             } else {
-                if data_offset % 8 != 0 || data_offset < name_end {
+                if !data_offset.is_multiple_of(8) || data_offset < name_end {
                     return Err(Error::Invalid("create context DataOffset"));
                 }
                 let data_end = data_offset
@@ -307,7 +307,7 @@ impl CreateEaBuffer {
             let need = 8 + name_len + 1 + value_len;
             let extent = if next == 0 {
                 rest
-            } else if next % 4 != 0 || next < need || next > rest {
+            } else if !next.is_multiple_of(4) || next < need || next > rest {
                 return Err(Error::Invalid("EA NextEntryOffset"));
             } else {
                 next
@@ -400,23 +400,19 @@ macro_rules! fixed_context {
 /// SMB2_CREATE_DURABLE_HANDLE_REQUEST ("DHnQ", 16 reserved bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CreateDurableHandleRequest;
+#[rustfmt::skip]
 fixed_context!(
-    CreateDurableHandleRequest,
-    names::DURABLE_HANDLE_REQUEST,
-    16,
-    |_d| Ok(CreateDurableHandleRequest),
-    |_s, o| { o.put_bytes(0, 16) }
+    CreateDurableHandleRequest, names::DURABLE_HANDLE_REQUEST, 16, |_d|
+    Ok(CreateDurableHandleRequest), |_s, o| { o.put_bytes(0, 16) }
 );
 
 /// SMB2_CREATE_DURABLE_HANDLE_RESPONSE ("DHnQ", 8 reserved bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CreateDurableHandleResponse;
+#[rustfmt::skip]
 fixed_context!(
-    CreateDurableHandleResponse,
-    names::DURABLE_HANDLE_REQUEST,
-    8,
-    |_d| Ok(CreateDurableHandleResponse),
-    |_s, o| { o.put_bytes(0, 8) }
+    CreateDurableHandleResponse, names::DURABLE_HANDLE_REQUEST, 8, |_d|
+    Ok(CreateDurableHandleResponse), |_s, o| { o.put_bytes(0, 8) }
 );
 
 /// SMB2_CREATE_DURABLE_HANDLE_RECONNECT ("DHnC").
@@ -425,17 +421,11 @@ pub struct CreateDurableHandleReconnect {
     /// Data: the FileId of the open to reconnect.
     pub file_id: FileId,
 }
+#[rustfmt::skip]
 fixed_context!(
-    CreateDurableHandleReconnect,
-    names::DURABLE_HANDLE_RECONNECT,
-    16,
-    |d| Ok(CreateDurableHandleReconnect {
-        file_id: FileId {
-            persistent: u64_at(d, 0)?,
-            volatile: u64_at(d, 8)?
-        }
-    }),
-    |s, o| { s.file_id.encode(o) }
+    CreateDurableHandleReconnect, names::DURABLE_HANDLE_RECONNECT, 16, |d|
+    Ok(CreateDurableHandleReconnect { file_id: FileId { persistent: u64_at(d, 0)?, volatile:
+    u64_at(d, 8)? } }), |s, o| { s.file_id.encode(o) }
 );
 
 /// SMB2_CREATE_QUERY_MAXIMAL_ACCESS_REQUEST ("MxAc"): data empty or an 8-byte Timestamp.
@@ -470,18 +460,11 @@ pub struct CreateQueryMaximalAccessResponse {
     /// MaximalAccess (an access mask).
     pub maximal_access: u32,
 }
+#[rustfmt::skip]
 fixed_context!(
-    CreateQueryMaximalAccessResponse,
-    names::QUERY_MAXIMAL_ACCESS,
-    8,
-    |d| Ok(CreateQueryMaximalAccessResponse {
-        query_status: NtStatus(u32_at(d, 0)?),
-        maximal_access: u32_at(d, 4)?
-    }),
-    |s, o| {
-        o.put_u32_le(s.query_status.0);
-        o.put_u32_le(s.maximal_access);
-    }
+    CreateQueryMaximalAccessResponse, names::QUERY_MAXIMAL_ACCESS, 8, |d|
+    Ok(CreateQueryMaximalAccessResponse { query_status: NtStatus(u32_at(d, 0)?), maximal_access:
+    u32_at(d, 4)? }), |s, o| { o.put_u32_le(s.query_status.0); o.put_u32_le(s.maximal_access); }
 );
 
 /// SMB2_CREATE_ALLOCATION_SIZE ("AlSi").
@@ -490,14 +473,10 @@ pub struct CreateAllocationSize {
     /// AllocationSize.
     pub allocation_size: u64,
 }
+#[rustfmt::skip]
 fixed_context!(
-    CreateAllocationSize,
-    names::ALLOCATION_SIZE,
-    8,
-    |d| Ok(CreateAllocationSize {
-        allocation_size: u64_at(d, 0)?
-    }),
-    |s, o| { o.put_u64_le(s.allocation_size) }
+    CreateAllocationSize, names::ALLOCATION_SIZE, 8, |d| Ok(CreateAllocationSize {
+    allocation_size: u64_at(d, 0)? }), |s, o| { o.put_u64_le(s.allocation_size) }
 );
 
 /// SMB2_CREATE_TIMEWARP_TOKEN ("TWrp").
@@ -506,14 +485,10 @@ pub struct CreateTimewarpToken {
     /// Timestamp (FILETIME) of the snapshot to open.
     pub timestamp: u64,
 }
+#[rustfmt::skip]
 fixed_context!(
-    CreateTimewarpToken,
-    names::TIMEWARP_TOKEN,
-    8,
-    |d| Ok(CreateTimewarpToken {
-        timestamp: u64_at(d, 0)?
-    }),
-    |s, o| { o.put_u64_le(s.timestamp) }
+    CreateTimewarpToken, names::TIMEWARP_TOKEN, 8, |d| Ok(CreateTimewarpToken { timestamp:
+    u64_at(d, 0)? }), |s, o| { o.put_u64_le(s.timestamp) }
 );
 
 /// SMB2_CREATE_QUERY_ON_DISK_ID response ("QFid"; the request carries no data).
@@ -524,19 +499,11 @@ pub struct CreateQueryOnDiskIdResponse {
     /// VolumeId.
     pub volume_id: u64,
 }
+#[rustfmt::skip]
 fixed_context!(
-    CreateQueryOnDiskIdResponse,
-    names::QUERY_ON_DISK_ID,
-    32,
-    |d| Ok(CreateQueryOnDiskIdResponse {
-        disk_file_id: u64_at(d, 0)?,
-        volume_id: u64_at(d, 8)?
-    }),
-    |s, o| {
-        o.put_u64_le(s.disk_file_id);
-        o.put_u64_le(s.volume_id);
-        o.put_bytes(0, 16);
-    }
+    CreateQueryOnDiskIdResponse, names::QUERY_ON_DISK_ID, 32, |d| Ok(CreateQueryOnDiskIdResponse {
+    disk_file_id: u64_at(d, 0)?, volume_id: u64_at(d, 8)? }), |s, o| {
+    o.put_u64_le(s.disk_file_id); o.put_u64_le(s.volume_id); o.put_bytes(0, 16); }
 );
 
 /// SMB2_CREATE_REQUEST_LEASE ("RqLs", 32 bytes); also SMB2_CREATE_RESPONSE_LEASE.
@@ -553,22 +520,12 @@ pub struct CreateRequestLease {
 }
 /// SMB2_CREATE_RESPONSE_LEASE has the layout of the request.
 pub type CreateResponseLease = CreateRequestLease;
+#[rustfmt::skip]
 fixed_context!(
-    CreateRequestLease,
-    names::REQUEST_LEASE,
-    32,
-    |d| Ok(CreateRequestLease {
-        lease_key: bytes16_at(d, 0)?,
-        lease_state: u32_at(d, 16)?,
-        lease_flags: u32_at(d, 20)?,
-        lease_duration: u64_at(d, 24)?
-    }),
-    |s, o| {
-        o.put_slice(&s.lease_key);
-        o.put_u32_le(s.lease_state);
-        o.put_u32_le(s.lease_flags);
-        o.put_u64_le(s.lease_duration);
-    }
+    CreateRequestLease, names::REQUEST_LEASE, 32, |d| Ok(CreateRequestLease { lease_key:
+    bytes16_at(d, 0)?, lease_state: u32_at(d, 16)?, lease_flags: u32_at(d, 20)?, lease_duration:
+    u64_at(d, 24)? }), |s, o| { o.put_slice(&s.lease_key); o.put_u32_le(s.lease_state);
+    o.put_u32_le(s.lease_flags); o.put_u64_le(s.lease_duration); }
 );
 
 /// SMB2_CREATE_REQUEST_LEASE_V2 ("RqLs", 52 bytes); also SMB2_CREATE_RESPONSE_LEASE_V2.
@@ -589,27 +546,14 @@ pub struct CreateRequestLeaseV2 {
 }
 /// SMB2_CREATE_RESPONSE_LEASE_V2 has the layout of the request.
 pub type CreateResponseLeaseV2 = CreateRequestLeaseV2;
+#[rustfmt::skip]
 fixed_context!(
-    CreateRequestLeaseV2,
-    names::REQUEST_LEASE,
-    52,
-    |d| Ok(CreateRequestLeaseV2 {
-        lease_key: bytes16_at(d, 0)?,
-        lease_state: u32_at(d, 16)?,
-        flags: u32_at(d, 20)?,
-        lease_duration: u64_at(d, 24)?,
-        parent_lease_key: bytes16_at(d, 32)?,
-        epoch: u16_at(d, 48)?
-    }),
-    |s, o| {
-        o.put_slice(&s.lease_key);
-        o.put_u32_le(s.lease_state);
-        o.put_u32_le(s.flags);
-        o.put_u64_le(s.lease_duration);
-        o.put_slice(&s.parent_lease_key);
-        o.put_u16_le(s.epoch);
-        o.put_u16_le(0);
-    }
+    CreateRequestLeaseV2, names::REQUEST_LEASE, 52, |d| Ok(CreateRequestLeaseV2 { lease_key:
+    bytes16_at(d, 0)?, lease_state: u32_at(d, 16)?, flags: u32_at(d, 20)?, lease_duration:
+    u64_at(d, 24)?, parent_lease_key: bytes16_at(d, 32)?, epoch: u16_at(d, 48)? }), |s, o| {
+    o.put_slice(&s.lease_key); o.put_u32_le(s.lease_state); o.put_u32_le(s.flags);
+    o.put_u64_le(s.lease_duration); o.put_slice(&s.parent_lease_key); o.put_u16_le(s.epoch);
+    o.put_u16_le(0); }
 );
 
 /// An "RqLs" context of either version.
@@ -649,21 +593,12 @@ pub struct CreateDurableHandleRequestV2 {
     /// CreateGuid.
     pub create_guid: Guid,
 }
+#[rustfmt::skip]
 fixed_context!(
-    CreateDurableHandleRequestV2,
-    names::DURABLE_HANDLE_REQUEST_V2,
-    32,
-    |d| Ok(CreateDurableHandleRequestV2 {
-        timeout: u32_at(d, 0)?,
-        flags: u32_at(d, 4)?,
-        create_guid: Guid(bytes16_at(d, 16)?)
-    }),
-    |s, o| {
-        o.put_u32_le(s.timeout);
-        o.put_u32_le(s.flags);
-        o.put_u64_le(0);
-        o.put_slice(&s.create_guid.0);
-    }
+    CreateDurableHandleRequestV2, names::DURABLE_HANDLE_REQUEST_V2, 32, |d|
+    Ok(CreateDurableHandleRequestV2 { timeout: u32_at(d, 0)?, flags: u32_at(d, 4)?, create_guid:
+    Guid(bytes16_at(d, 16)?) }), |s, o| { o.put_u32_le(s.timeout); o.put_u32_le(s.flags);
+    o.put_u64_le(0); o.put_slice(&s.create_guid.0); }
 );
 
 /// SMB2_CREATE_DURABLE_HANDLE_RESPONSE_V2 ("DH2Q").
@@ -674,18 +609,11 @@ pub struct CreateDurableHandleResponseV2 {
     /// Flags ([`durable_flags`]).
     pub flags: u32,
 }
+#[rustfmt::skip]
 fixed_context!(
-    CreateDurableHandleResponseV2,
-    names::DURABLE_HANDLE_REQUEST_V2,
-    8,
-    |d| Ok(CreateDurableHandleResponseV2 {
-        timeout: u32_at(d, 0)?,
-        flags: u32_at(d, 4)?
-    }),
-    |s, o| {
-        o.put_u32_le(s.timeout);
-        o.put_u32_le(s.flags);
-    }
+    CreateDurableHandleResponseV2, names::DURABLE_HANDLE_REQUEST_V2, 8, |d|
+    Ok(CreateDurableHandleResponseV2 { timeout: u32_at(d, 0)?, flags: u32_at(d, 4)? }), |s, o| {
+    o.put_u32_le(s.timeout); o.put_u32_le(s.flags); }
 );
 
 /// SMB2_CREATE_DURABLE_HANDLE_RECONNECT_V2 ("DH2C").
@@ -698,23 +626,12 @@ pub struct CreateDurableHandleReconnectV2 {
     /// Flags ([`durable_flags`]).
     pub flags: u32,
 }
+#[rustfmt::skip]
 fixed_context!(
-    CreateDurableHandleReconnectV2,
-    names::DURABLE_HANDLE_RECONNECT_V2,
-    36,
-    |d| Ok(CreateDurableHandleReconnectV2 {
-        file_id: FileId {
-            persistent: u64_at(d, 0)?,
-            volatile: u64_at(d, 8)?
-        },
-        create_guid: Guid(bytes16_at(d, 16)?),
-        flags: u32_at(d, 32)?
-    }),
-    |s, o| {
-        s.file_id.encode(o);
-        o.put_slice(&s.create_guid.0);
-        o.put_u32_le(s.flags);
-    }
+    CreateDurableHandleReconnectV2, names::DURABLE_HANDLE_RECONNECT_V2, 36, |d|
+    Ok(CreateDurableHandleReconnectV2 { file_id: FileId { persistent: u64_at(d, 0)?, volatile:
+    u64_at(d, 8)? }, create_guid: Guid(bytes16_at(d, 16)?), flags: u32_at(d, 32)? }), |s, o| {
+    s.file_id.encode(o); o.put_slice(&s.create_guid.0); o.put_u32_le(s.flags); }
 );
 
 /// SMB2_CREATE_APP_INSTANCE_ID (StructureSize 20).
@@ -723,23 +640,12 @@ pub struct CreateAppInstanceId {
     /// AppInstanceId.
     pub app_instance_id: Guid,
 }
+#[rustfmt::skip]
 fixed_context!(
-    CreateAppInstanceId,
-    names::APP_INSTANCE_ID,
-    20,
-    |d| {
-        if u16_at(d, 0)? != 20 {
-            return Err(Error::Invalid("StructureSize"));
-        }
-        Ok(CreateAppInstanceId {
-            app_instance_id: Guid(bytes16_at(d, 4)?),
-        })
-    },
-    |s, o| {
-        o.put_u16_le(20);
-        o.put_u16_le(0);
-        o.put_slice(&s.app_instance_id.0);
-    }
+    CreateAppInstanceId, names::APP_INSTANCE_ID, 20, |d| { if u16_at(d, 0)? != 20 { return
+    Err(Error::Invalid("StructureSize")); } Ok(CreateAppInstanceId { app_instance_id:
+    Guid(bytes16_at(d, 4)?), }) }, |s, o| { o.put_u16_le(20); o.put_u16_le(0);
+    o.put_slice(&s.app_instance_id.0); }
 );
 
 /// SMB2_CREATE_APP_INSTANCE_VERSION (StructureSize 24).
@@ -750,26 +656,13 @@ pub struct CreateAppInstanceVersion {
     /// AppInstanceVersionLow.
     pub app_instance_version_low: u64,
 }
+#[rustfmt::skip]
 fixed_context!(
-    CreateAppInstanceVersion,
-    names::APP_INSTANCE_VERSION,
-    24,
-    |d| {
-        if u16_at(d, 0)? != 24 {
-            return Err(Error::Invalid("StructureSize"));
-        }
-        Ok(CreateAppInstanceVersion {
-            app_instance_version_high: u64_at(d, 8)?,
-            app_instance_version_low: u64_at(d, 16)?,
-        })
-    },
-    |s, o| {
-        o.put_u16_le(24);
-        o.put_u16_le(0);
-        o.put_u32_le(0);
-        o.put_u64_le(s.app_instance_version_high);
-        o.put_u64_le(s.app_instance_version_low);
-    }
+    CreateAppInstanceVersion, names::APP_INSTANCE_VERSION, 24, |d| { if u16_at(d, 0)? != 24 {
+    return Err(Error::Invalid("StructureSize")); } Ok(CreateAppInstanceVersion {
+    app_instance_version_high: u64_at(d, 8)?, app_instance_version_low: u64_at(d, 16)?, }) }, |s,
+    o| { o.put_u16_le(24); o.put_u16_le(0); o.put_u32_le(0);
+    o.put_u64_le(s.app_instance_version_high); o.put_u64_le(s.app_instance_version_low); }
 );
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub mod echo;
 pub mod error;
 pub mod flush;
 pub mod fsctl;
+pub mod fuzzing;
 pub mod header;
 pub mod info;
 pub mod ioctl;

@@ -88,7 +88,7 @@ impl QueryDirectoryRequest {
         let (i, name_offset) = le_u16(i)?;
         let (i, name_length) = le_u16(i)?;
         let (_, output_buffer_length) = le_u32(i)?;
-        if name_length % 2 != 0 {
+        if !name_length.is_multiple_of(2) {
             return Err(Error::Invalid("FileNameLength"));
         }
         let file_name_bytes = variable_buffer(
@@ -249,8 +249,10 @@ mod tests {
             QueryDirectoryRequest::decode(&Bytes::from(m)),
             Err(Error::Truncated)
         );
-        let mut r = QueryDirectoryRequest::default();
-        r.file_name_bytes = Bytes::from_static(&[0x00, 0xDC]);
+        let r = QueryDirectoryRequest {
+            file_name_bytes: Bytes::from_static(&[0x00, 0xDC]),
+            ..Default::default()
+        };
         let got = QueryDirectoryRequest::decode(&frame(|o| r.encode(o))).unwrap();
         assert_eq!(got.file_name, None);
     }

@@ -177,3 +177,5 @@ pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> (bool, String) {
         None => (false, format!("TIMEOUT after {limit:?}\n{text}")),
     }
 }
+
+pub mod torture;
