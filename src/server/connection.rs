@@ -328,7 +328,14 @@ impl Connection {
             encrypted: encrypted.is_some(),
             related_file_id: if is_related { related.file_id } else { None },
         };
-        let outcome = dispatch::dispatch(ctx).await;
+        let span = tracing::debug_span!(
+            "cmd",
+            cmd = hdr.command.name(),
+            mid = hdr.message_id,
+            sid = session_id,
+            tid = tree_id
+        );
+        let outcome = dispatch::dispatch(ctx).instrument(span).await;
         let reply = match outcome {
             Outcome::Reply(r) => r,
             Outcome::Pending(op) => {

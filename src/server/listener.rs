@@ -12,6 +12,8 @@ use tracing::{info, warn};
 
 /// Runs the server until SIGTERM or SIGINT.
 pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
+    // Handlers first: a SIGTERM right after `listening on` must already stop gracefully.
+    let signals = Signals::install()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut listeners = Vec::new();
     for addr in &server.config.listen {
@@ -36,7 +38,7 @@ pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
             stop_rx.clone(),
         ));
     }
-    wait_for_signal().await;
+    signals.wait().await;
     info!("shutting down");
     let _ = stop_tx.send(true);
     // Give connections a moment to finish what they are doing.
@@ -47,18 +49,20 @@ pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut t), Ok(mut i)) => {
-            tokio::select! { _ = t.recv() => {}, _ = i.recv() => {} }
-        }
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
+/// SIGTERM and SIGINT, installed before the server announces itself.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? })
+    }
+
+    async fn wait(mut self) {
+        tokio::select! { _ = self.term.recv() => {}, _ = self.int.recv() => {} }
     }
 }
 
