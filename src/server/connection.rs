@@ -61,6 +61,8 @@ pub struct Connection {
     /// Operations that went asynchronous, by MessageId.
     pub pending: dashmap::DashMap<u64, PendingEntry>,
     next_async_id: std::sync::atomic::AtomicU64,
+    /// A session was established on this connection (it is then no longer "idle").
+    pub authenticated: std::sync::atomic::AtomicBool,
 }
 
 /// A pending asynchronous operation, as CANCEL finds it.
@@ -95,16 +97,13 @@ pub async fn serve(
         negotiated: Mutex::new(None),
         pending: dashmap::DashMap::new(),
         next_async_id: std::sync::atomic::AtomicU64::new(1),
+        authenticated: false.into(),
     });
     let span = info_span!("conn", id = conn.id, peer = %conn.writer.peer());
     async {
         let idle = Duration::from_secs(conn.server.config.limits.idle_timeout_secs.max(1));
         loop {
-            let has_session = conn
-                .server
-                .sessions
-                .iter()
-                .any(|s| s.connection_id == conn.id);
+            let has_session = conn.authenticated.load(std::sync::atomic::Ordering::Relaxed);
             let next = async {
                 if has_session {
                     reader.recv().await
@@ -137,18 +136,28 @@ pub async fn serve(
         for p in conn.pending.iter() {
             p.cancel.cancel();
         }
-        conn.teardown();
+        conn.teardown().await;
     }
     .instrument(span)
     .await
 }
 
 impl Connection {
-    /// Drops every session this connection created (no multichannel binding yet).
-    fn teardown(&self) {
-        self.server
-            .sessions
-            .retain(|_, s| s.connection_id != self.id);
+    /// Drops every session this connection created (no multichannel binding yet) and closes
+    /// their opens, releasing share modes and byte-range locks.
+    async fn teardown(&self) {
+        let mut gone = Vec::new();
+        self.server.sessions.retain(|_, s| {
+            if s.connection_id == self.id {
+                gone.push(s.clone());
+                false
+            } else {
+                true
+            }
+        });
+        for s in gone {
+            super::handlers::files::close_session(&self.server, &s).await;
+        }
     }
 
     /// Handles one frame (one Direct-TCP message).

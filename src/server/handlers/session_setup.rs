@@ -124,6 +124,7 @@ async fn setup(ctx: &Ctx) -> Result<Reply, NtStatus> {
             blob,
         } => {
             server.note_good_logon(peer);
+            ctx.conn.authenticated.store(true, Ordering::Relaxed);
             let mut st = session.state.lock();
             st.auth = None;
             let reauth = st.phase == SessionPhase::Reauthenticating;
