@@ -183,6 +183,7 @@ fn serve(
     for s in &server.config.shares {
         eprintln!("rsmbd: share {} -> {}", s.name, s.path.display());
     }
+    raise_fd_limit();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -193,6 +194,21 @@ fn serve(
     match rt.block_on(crate::server::listener::run(server)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit: every connection and open costs a
+/// descriptor, and the usual soft limit of 1024 would cap the server far below what it serves.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                eprintln!("rsmbd: could not raise the open-file limit");
+            }
+        }
     }
 }
 
