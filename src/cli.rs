@@ -200,7 +200,10 @@ fn serve(
 /// Raises the soft limit on open files to the hard limit: every connection and open costs a
 /// descriptor, and the usual soft limit of 1024 would cap the server far below what it serves.
 fn raise_fd_limit() {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {

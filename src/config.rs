@@ -51,6 +51,7 @@ struct RawServer {
     users_file: Option<PathBuf>,
     state_dir: Option<PathBuf>,
     allow_anonymous: Option<bool>,
+    multichannel: Option<bool>,
     log_level: Option<String>,
 }
 
@@ -184,6 +185,9 @@ pub struct Config {
     pub state_dir: PathBuf,
     /// Accept anonymous (null) sessions; they reach only shares with `guest_ok`.
     pub allow_anonymous: bool,
+    /// Offer multichannel (SMB2_GLOBAL_CAP_MULTI_CHANNEL on 3.x) and accept session binding
+    /// (MS-SMB2 3.3.5.5.2).
+    pub multichannel: bool,
     /// tracing filter when RUST_LOG is unset.
     pub log_level: String,
     /// Limits.
@@ -220,6 +224,7 @@ impl Config {
             users_file: data.join("users"),
             state_dir: data.clone(),
             allow_anonymous: false,
+            multichannel: true,
             log_level: "info".into(),
             limits: Limits::default(),
             shares: vec![ShareConfig {
@@ -311,6 +316,7 @@ impl Config {
             c.state_dir = d;
         }
         c.allow_anonymous = s.allow_anonymous.unwrap_or(false);
+        c.multichannel = s.multichannel.unwrap_or(true);
         if let Some(l) = s.log_level {
             c.log_level = l;
         }

@@ -13,7 +13,11 @@ fn rsmbd() -> Command {
 fn check_config_reports_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[server]\nmin_dialect = \"9.9\"\n[[share]]\nname = \"x\"\npath = \"relative\"\n").unwrap();
+    std::fs::write(
+        &bad,
+        "[server]\nmin_dialect = \"9.9\"\n[[share]]\nname = \"x\"\npath = \"relative\"\n",
+    )
+    .unwrap();
     let out = rsmbd().arg("check-config").arg(&bad).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -21,7 +25,12 @@ fn check_config_reports_line_and_column() {
     assert!(err.contains("line 5, column 8"), "{err}");
     let good = dir.path().join("good.toml");
     std::fs::write(&good, "[[share]]\nname = \"x\"\npath = \"/srv/x\"\n").unwrap();
-    assert!(rsmbd().arg("check-config").arg(&good).status().unwrap().success());
+    assert!(rsmbd()
+        .arg("check-config")
+        .arg(&good)
+        .status()
+        .unwrap()
+        .success());
     let syntax = dir.path().join("syntax.toml");
     std::fs::write(&syntax, "[server\n").unwrap();
     let out = rsmbd().arg("check-config").arg(&syntax).output().unwrap();
@@ -34,11 +43,21 @@ fn serve_with_a_bad_config_exits_non_zero_without_panicking() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[limits]\nmax_credits = 1\n").unwrap();
-    let out = rsmbd().args(["serve", "--config"]).arg(&bad).output().unwrap();
+    let out = rsmbd()
+        .args(["serve", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("max_credits") && !err.contains("panicked"), "{err}");
-    let out = rsmbd().args(["serve", "--listen", "nonsense"]).output().unwrap();
+    assert!(
+        err.contains("max_credits") && !err.contains("panicked"),
+        "{err}"
+    );
+    let out = rsmbd()
+        .args(["serve", "--listen", "nonsense"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -48,15 +67,39 @@ fn user_database_is_private_and_managed() {
     let db = dir.path().join("users");
     add_user(&db, "alice", "pw-1");
     add_user(&db, "bob", "pw-2");
-    assert_eq!(std::fs::metadata(&db).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&db).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let text = std::fs::read_to_string(&db).unwrap();
     assert!(!text.contains("pw-1"), "passwords must not be stored");
-    let out = rsmbd().args(["user", "list", "--users"]).arg(&db).output().unwrap();
+    let out = rsmbd()
+        .args(["user", "list", "--users"])
+        .arg(&db)
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "alice\nbob\n");
-    assert!(rsmbd().args(["user", "del", "--users"]).arg(&db).arg("alice").status().unwrap().success());
-    let out = rsmbd().args(["user", "list", "--users"]).arg(&db).output().unwrap();
+    assert!(rsmbd()
+        .args(["user", "del", "--users"])
+        .arg(&db)
+        .arg("alice")
+        .status()
+        .unwrap()
+        .success());
+    let out = rsmbd()
+        .args(["user", "list", "--users"])
+        .arg(&db)
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "bob\n");
-    assert!(!rsmbd().args(["user", "del", "--users"]).arg(&db).arg("nobody").stderr(Stdio::null()).status().unwrap().success());
+    assert!(!rsmbd()
+        .args(["user", "del", "--users"])
+        .arg(&db)
+        .arg("nobody")
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success());
 }
 
 #[test]
@@ -90,7 +133,14 @@ fn server_guid_persists_across_restarts() {
             .arg("--config")
             .arg({
                 let p = dir.path().join("c.toml");
-                std::fs::write(&p, format!("[server]\n{cfg}users_file = \"{}\"\n", dir.path().join("u").display())).unwrap();
+                std::fs::write(
+                    &p,
+                    format!(
+                        "[server]\n{cfg}users_file = \"{}\"\n",
+                        dir.path().join("u").display()
+                    ),
+                )
+                .unwrap();
                 p
             })
             .stdout(Stdio::piped())
@@ -98,7 +148,11 @@ fn server_guid_persists_across_restarts() {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(c.stdout.take().unwrap()), &mut line).unwrap();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(c.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
         assert!(line.starts_with("listening on 127.0.0.1:"), "{line}");
         c.kill().unwrap();
         c.wait().unwrap();

@@ -3,9 +3,9 @@
 //! or sealed.
 use super::credits::Credits;
 use super::dispatch::{self, Ctx, Outcome, PendingOp, PreauthTarget, Reply};
-use super::session::{Session, SessionSecrets};
+use super::session::Session;
 use super::Server;
-use crate::crypto::{self, Cipher, PreauthHash, SigningAlgorithm};
+use crate::crypto::{self, Cipher, PreauthHash, Signer, SigningAlgorithm};
 use crate::transport::{FrameReader, FrameWriter};
 use crate::wire::header::{flags, offsets};
 use crate::wire::{
@@ -103,7 +103,9 @@ pub async fn serve(
     async {
         let idle = Duration::from_secs(conn.server.config.limits.idle_timeout_secs.max(1));
         loop {
-            let has_session = conn.authenticated.load(std::sync::atomic::Ordering::Relaxed);
+            let has_session = conn
+                .authenticated
+                .load(std::sync::atomic::Ordering::Relaxed);
             let next = async {
                 if has_session {
                     reader.recv().await
@@ -143,12 +145,12 @@ pub async fn serve(
 }
 
 impl Connection {
-    /// Drops every session this connection created (no multichannel binding yet) and closes
-    /// their opens, releasing share modes and byte-range locks.
+    /// Removes this connection's channel from every session; a session left without channels
+    /// ends, and its opens close, releasing share modes and byte-range locks (MS-SMB2 3.3.7.1).
     async fn teardown(&self) {
         let mut gone = Vec::new();
         self.server.sessions.retain(|_, s| {
-            if s.connection_id == self.id {
+            if s.has_channel(self.id) && s.remove_channel(self.id) {
                 gone.push(s.clone());
                 false
             } else {
@@ -212,7 +214,7 @@ impl Connection {
         let elements = compound::split_compound(&frame, limits.max_compound_elements as usize)
             .map_err(|_| Disconnect("malformed compound chain"))?;
         let mut out: Vec<BytesMut> = Vec::with_capacity(elements.len());
-        let mut sign_with: Vec<Option<Arc<SessionSecrets>>> = Vec::with_capacity(elements.len());
+        let mut sign_with: Vec<Option<Arc<Signer>>> = Vec::with_capacity(elements.len());
         let mut related = RelatedState::default();
         let last = elements.len();
         for (i, msg) in elements.into_iter().enumerate() {
@@ -375,7 +377,7 @@ impl Connection {
         reply: Reply,
         session: Option<&Arc<Session>>,
         encrypted: bool,
-    ) -> (BytesMut, Option<Arc<SessionSecrets>>) {
+    ) -> (BytesMut, Option<Arc<Signer>>) {
         // The final response of an async operation grants nothing: the interim one did.
         let granted = if req.is_async() && reply.status != NtStatus::PENDING {
             0
@@ -420,31 +422,68 @@ impl Connection {
                 }
             }
             PreauthTarget::Session(s) => s.state.lock().preauth.update(&out),
+            PreauthTarget::Channel(s) => {
+                // The interim response of a binding exchange is signed with Session.SigningKey
+                // (the channel has no key yet), and the channel's preauth hash takes it as sent.
+                if let Some(keys) = s.secrets() {
+                    let f = u32::from_le_bytes(out[16..20].try_into().unwrap_or_default())
+                        | flags::SIGNED;
+                    out[offsets::FLAGS..offsets::FLAGS + 4].copy_from_slice(&f.to_le_bytes());
+                    keys.signer.sign(&mut out);
+                }
+                if let Some(p) = s
+                    .channels
+                    .lock()
+                    .get_mut(&self.id)
+                    .and_then(|c| c.preauth.as_mut())
+                {
+                    p.update(&out);
+                }
+            }
         }
         let signer = if let Some(keys) = reply.sign_with {
             Some(keys)
-        } else if encrypted || reply.status == NtStatus::USER_SESSION_DELETED {
+        } else if encrypted || matches!(reply.preauth, PreauthTarget::Channel(_)) {
+            // An interim binding response was signed above, before it went into the
+            // channel's preauth hash.
             None
         } else {
-            session.and_then(|s| {
-                let must = req.is_signed()
-                    || s.signing_required
-                        .load(std::sync::atomic::Ordering::Relaxed);
-                if must {
-                    s.secrets()
-                } else {
-                    None
-                }
-            })
+            session.and_then(|s| self.response_signer(req, s, reply.status))
         };
         (out, signer)
+    }
+
+    /// The key a response is signed with (MS-SMB2 3.3.4.1.1): the Channel.SigningKey of this
+    /// connection when the request was signed or the session requires signing. A signed request
+    /// this connection has no channel for (a binding SESSION_SETUP, a rejected binding, a
+    /// session of another connection answered with STATUS_USER_SESSION_DELETED) is answered
+    /// signed with Session.SigningKey, so the client can trust the error.
+    fn response_signer(
+        &self,
+        req: &Header,
+        s: &Arc<Session>,
+        status: NtStatus,
+    ) -> Option<Arc<Signer>> {
+        let required = s
+            .signing_required
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if !req.is_signed() && (!required || status == NtStatus::USER_SESSION_DELETED) {
+            return None;
+        }
+        if let Some(k) = s.channel_signer(self.id) {
+            return Some(k);
+        }
+        if req.is_signed() {
+            return s.secrets().map(|k| k.signer.clone());
+        }
+        None
     }
 
     /// Chains, signs, seals and sends the responses of one frame.
     pub(crate) async fn send_responses(
         &self,
         mut out: Vec<BytesMut>,
-        sign_with: Vec<Option<Arc<SessionSecrets>>>,
+        sign_with: Vec<Option<Arc<Signer>>>,
         encrypted: Option<Arc<Session>>,
     ) -> Result<(), Disconnect> {
         let n = out.len();
@@ -460,7 +499,7 @@ impl Connection {
                 let f =
                     u32::from_le_bytes(msg[16..20].try_into().unwrap_or_default()) | flags::SIGNED;
                 msg[offsets::FLAGS..offsets::FLAGS + 4].copy_from_slice(&f.to_le_bytes());
-                keys.signer.sign(msg);
+                keys.sign(msg);
             }
         }
         let parts: Vec<Bytes> = if let Some(session) = encrypted {

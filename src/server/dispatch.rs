@@ -2,7 +2,8 @@
 //! encryption requirements, then one handler per command.
 use super::connection::Connection;
 use super::handlers;
-use super::session::{Session, SessionSecrets, TreeConnect};
+use super::session::{Session, TreeConnect};
+use crate::crypto::Signer;
 use crate::wire::{Bytes, BytesMut, Command, FileId, Header, NtStatus};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -46,6 +47,9 @@ pub enum PreauthTarget {
     Connection,
     /// A session's (SESSION_SETUP responses with MORE_PROCESSING_REQUIRED).
     Session(Arc<Session>),
+    /// The binding exchange of a session's channel on this connection (3.1.1, MS-SMB2
+    /// 3.3.5.5.2).
+    Channel(Arc<Session>),
 }
 
 /// A handler's answer.
@@ -62,8 +66,8 @@ pub struct Reply {
     pub tree_id: Option<u32>,
     /// FileId that later related requests inherit.
     pub file_id: Option<FileId>,
-    /// Sign with these keys whatever the request was (final SESSION_SETUP).
-    pub sign_with: Option<Arc<SessionSecrets>>,
+    /// Sign with this key whatever the request was (final SESSION_SETUP).
+    pub sign_with: Option<Arc<Signer>>,
     /// Preauth hash to feed the response into.
     pub preauth: PreauthTarget,
 }
@@ -205,7 +209,21 @@ pub async fn dispatch(ctx: Ctx) -> Outcome {
     }
 }
 
+/// True for a SESSION_SETUP that asks to bind a new channel (SMB2_SESSION_FLAG_BINDING).
+pub fn is_binding(ctx: &Ctx) -> bool {
+    ctx.hdr.command == Command::SESSION_SETUP
+        && ctx
+            .msg
+            .get(crate::wire::HEADER_LEN + 2)
+            .is_some_and(|f| f & crate::wire::session_setup::SMB2_SESSION_FLAG_BINDING != 0)
+}
+
 /// The checks of MS-SMB2 3.3.5.2.4 (signing), 3.3.5.2.9 (session) and 3.3.5.2.11 (tree).
+///
+/// Sessions are found in the server-wide table, but a connection sees only the sessions it
+/// has a channel of; the one exception is a binding SESSION_SETUP, which names a session of
+/// another connection and is verified with Session.SigningKey. Every other signed request is
+/// verified with the Channel.SigningKey of the connection it arrived on.
 fn verify(ctx: &Ctx) -> Result<(), NtStatus> {
     let cmd = ctx.hdr.command;
     let session_optional = cmd == Command::NEGOTIATE
@@ -216,11 +234,28 @@ fn verify(ctx: &Ctx) -> Result<(), NtStatus> {
         None if session_optional || !needs_session(cmd) && ctx.session_id == 0 => return Ok(()),
         None => return Err(NtStatus::USER_SESSION_DELETED),
     };
+    let binding = is_binding(ctx);
+    if !binding && !session.has_channel(ctx.conn.id) {
+        // MS-SMB2 3.3.5.2.9: not in this connection's session table.
+        return Err(NtStatus::USER_SESSION_DELETED);
+    }
     let secrets = session.secrets();
+    tracing::trace!(
+        binding,
+        signed = ctx.hdr.is_signed(),
+        encrypted = ctx.encrypted,
+        "verify"
+    );
     if ctx.hdr.is_signed() && !ctx.encrypted {
-        match &secrets {
-            Some(keys) => {
-                if !keys.signer.verify(&ctx.msg) {
+        let signer = if binding {
+            secrets.as_ref().map(|k| k.signer.clone())
+        } else {
+            session.channel_signer(ctx.conn.id)
+        };
+        match signer {
+            Some(signer) => {
+                if !signer.verify(&ctx.msg) {
+                    tracing::debug!(binding, "bad signature");
                     return Err(NtStatus::ACCESS_DENIED);
                 }
             }
@@ -230,18 +265,19 @@ fn verify(ctx: &Ctx) -> Result<(), NtStatus> {
     } else if !ctx.encrypted
         && secrets.is_some()
         && session.signing_required.load(Ordering::Relaxed)
-        && !matches!(
-            cmd,
-            Command::SESSION_SETUP | Command::NEGOTIATE | Command::ECHO
-        )
+        && !matches!(cmd, Command::NEGOTIATE | Command::ECHO)
+        && !(cmd == Command::SESSION_SETUP && (binding || !session.is_valid()))
         && !session.is_anonymous()
     {
+        // Re-authentication of a session that requires signing must be signed too.
         return Err(NtStatus::ACCESS_DENIED);
     }
     if cmd == Command::SESSION_SETUP {
         return Ok(());
     }
-    if !session.is_valid() {
+    if !session.is_valid()
+        || session.channel_signer(ctx.conn.id).is_none() && !session.is_anonymous()
+    {
         return Err(NtStatus::USER_SESSION_DELETED);
     }
     if session.encrypt_data.load(Ordering::Relaxed) && !ctx.encrypted && ctx.dialect() >= 0x0300 {

@@ -10,10 +10,12 @@ pub mod dispatch;
 pub mod file_state;
 pub mod handlers;
 pub mod listener;
+pub mod notify_bus;
 pub mod open;
 pub mod rpc;
 pub mod session;
 pub mod share;
+pub mod wildcard;
 
 use crate::auth::{AuthConfig, UserDb};
 use crate::config::Config;
@@ -46,6 +48,8 @@ pub struct Server {
     pub opens: open::OpenTable,
     /// Per-file state (share modes, locks) by (device, inode).
     pub files: file_state::FileStates,
+    /// Change-notification watches (CHANGE_NOTIFY).
+    pub notify: notify_bus::NotifyBus,
     /// Failed logons per client address: count and time of the last, for the growing delay.
     pub failed_logons: DashMap<IpAddr, (u32, Instant)>,
     next_connection_id: AtomicU64,
@@ -112,6 +116,7 @@ impl Server {
             sessions: DashMap::new(),
             opens: open::OpenTable::default(),
             files: file_state::FileStates::default(),
+            notify: notify_bus::NotifyBus::default(),
             failed_logons: DashMap::new(),
             next_connection_id: AtomicU64::new(1),
         })

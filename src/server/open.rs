@@ -129,6 +129,11 @@ impl OpenTable {
             .collect()
     }
 
+    /// Whether any open matches `pred` (read-only scan).
+    pub fn any(&self, pred: impl Fn(&Open) -> bool) -> bool {
+        self.by_volatile.iter().any(|o| pred(&o))
+    }
+
     /// Opens held by a session.
     pub fn count_for_session(&self, session_id: u64) -> usize {
         self.by_volatile

@@ -1,10 +1,17 @@
-//! Sessions (MS-SMB2 3.3.1.8) and tree connects (3.3.1.9), kept in the server-wide table so
-//! that any channel can find them.
+//! Sessions (MS-SMB2 3.3.1.8), their channels (3.3.1.14) and tree connects (3.3.1.9), kept in
+//! the server-wide table so that any channel can find them.
+//!
+//! A session is reachable from every connection it has a channel on (MS-SMB2 3.3.5.2.9); the
+//! connection that created it holds the first channel, and each successful binding
+//! SESSION_SETUP (3.3.5.5.2) adds one more with its own signing key (3.3.5.5.3). Losing a
+//! connection removes only its channel: the session, its trees and opens live on while any
+//! channel remains.
 use crate::auth::Authenticator;
-use crate::crypto::{PreauthHash, Sealer, Signer};
+use crate::crypto::{Cipher, PreauthHash, Sealer, Signer, SigningAlgorithm};
 use crate::server::share::Share;
 use dashmap::DashMap;
 use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -32,8 +39,9 @@ pub struct Identity {
 
 /// The keys of an established session, immutable once made (re-authentication replaces them).
 pub struct SessionSecrets {
-    /// Signs and verifies messages of the session's first channel.
-    pub signer: Signer,
+    /// Session.SigningKey: signs the session's first channel, and verifies binding requests
+    /// (MS-SMB2 3.3.5.2.4).
+    pub signer: Arc<Signer>,
     /// Seals server-to-client messages (3.x only).
     pub encryptor: Option<Sealer>,
     /// Opens client-to-server messages (3.x only).
@@ -75,11 +83,38 @@ pub struct Session {
     next_tree_id: AtomicU32,
     /// Id of the connection that created the session.
     pub connection_id: u64,
+    /// Connection.CipherId of the creating connection (binding requires the same).
+    pub cipher: Option<Cipher>,
+    /// Signing algorithm of the creating connection (binding requires a compatible one).
+    pub signing: SigningAlgorithm,
+    /// Channels by connection id (Session.ChannelList).
+    pub channels: Mutex<HashMap<u64, Channel>>,
+}
+
+/// One channel of a session (MS-SMB2 3.3.1.14): a connection and the key that signs on it.
+#[derive(Default)]
+pub struct Channel {
+    /// Channel.SigningKey with the connection's algorithm; None until authentication on the
+    /// channel completes.
+    pub signer: Option<Arc<Signer>>,
+    /// The binding exchange in progress on this channel (3.3.5.5.2).
+    pub auth: Option<Authenticator>,
+    /// Preauth hash of the binding exchange (3.1.1): starts from the connection's hash.
+    pub preauth: Option<PreauthHash>,
 }
 
 impl Session {
     /// A new session in the InProgress phase.
-    pub fn new(id: u64, dialect: u16, connection_id: u64, preauth: PreauthHash) -> Session {
+    pub fn new(
+        id: u64,
+        dialect: u16,
+        connection_id: u64,
+        preauth: PreauthHash,
+        cipher: Option<Cipher>,
+        signing: SigningAlgorithm,
+    ) -> Session {
+        let mut channels = HashMap::new();
+        channels.insert(connection_id, Channel::default());
         Session {
             id,
             dialect,
@@ -95,7 +130,31 @@ impl Session {
             trees: DashMap::new(),
             next_tree_id: AtomicU32::new(1),
             connection_id,
+            cipher,
+            signing,
+            channels: Mutex::new(channels),
         }
+    }
+
+    /// True if connection `conn` is one of the session's channels (bound or being set up by
+    /// the creating connection).
+    pub fn has_channel(&self, conn: u64) -> bool {
+        self.channels.lock().contains_key(&conn)
+    }
+
+    /// The key that signs on connection `conn` (Channel.SigningKey), once established.
+    pub fn channel_signer(&self, conn: u64) -> Option<Arc<Signer>> {
+        self.channels
+            .lock()
+            .get(&conn)
+            .and_then(|c| c.signer.clone())
+    }
+
+    /// Removes connection `conn`'s channel; true when no channel is left.
+    pub fn remove_channel(&self, conn: u64) -> bool {
+        let mut ch = self.channels.lock();
+        ch.remove(&conn);
+        ch.is_empty()
     }
 
     /// The keys, if the session is established.

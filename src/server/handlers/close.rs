@@ -1,22 +1,87 @@
-//! CLOSE (MS-SMB2 3.3.5.10).
+//! CLOSE (MS-SMB2 3.3.5.10) and the release of an open's state (MS-FSA 2.1.5.4 cleanup,
+//! 2.1.5.5 close).
+//!
+//! [`finish`] is the one place an open of a disk file goes away — CLOSE, LOGOFF, TREE_DISCONNECT
+//! and the loss of a connection all come through it ([`super::files::close_open`]). It removes
+//! the open's share entry and byte-range locks; an open with delete-on-close set
+//! (FILE_DELETE_ON_CLOSE at CREATE) marks the file delete-pending (MS-FSA 2.1.5.4), and when
+//! the last open of a delete-pending file goes, the file is deleted through the VFS. A delete
+//! that fails (a directory that is no longer empty) leaves the object in place; the CLOSE
+//! still succeeds, as on Windows.
 use super::{bad_request, body_of, files};
 use crate::server::dispatch::{Ctx, Reply};
 use crate::server::open::Open;
 use crate::server::Server;
-use crate::wire::close::{CloseRequest, CloseResponse};
+use crate::wire::close::{CloseRequest, CloseResponse, SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB};
 use crate::wire::NtStatus;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use tracing::debug;
 
 /// Closes an open.
 pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     let req = CloseRequest::decode(&ctx.msg).map_err(bad_request)?;
     let open = files::find_open(&ctx, req.file_id)?;
-    ctx.conn.server.opens.remove(open.file_id);
-    files::close_open(&ctx.conn.server, open).await?;
-    Ok(Reply::ok(body_of(|b| CloseResponse::default().encode(b))))
+    let server = ctx.conn.server.clone();
+    if server.opens.remove(open.file_id).is_none() {
+        // Closed concurrently by another request.
+        return Err(NtStatus::FILE_CLOSED);
+    }
+    let mut resp = CloseResponse::default();
+    if req.flags & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB != 0 {
+        if let Some(f) = open.file() {
+            let h = f.handle.clone();
+            if let Ok(Ok(st)) = files::blocking(move || h.stat()).await {
+                resp.flags = SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB;
+                resp.creation_time = st.creation_time;
+                resp.last_access_time = st.last_access_time;
+                resp.last_write_time = st.last_write_time;
+                resp.change_time = st.change_time;
+                if !st.is_dir {
+                    resp.allocation_size = st.allocation_size;
+                    resp.end_of_file = st.size;
+                }
+                resp.file_attributes = st.attributes;
+            }
+        }
+    }
+    files::close_open(&server, open).await?;
+    Ok(Reply::ok(body_of(|b| resp.encode(b))))
 }
 
-/// Releases a file open's state (share entry, locks, delete-on-close).
-pub async fn finish(_server: &Arc<Server>, _open: Arc<Open>) -> Result<(), NtStatus> {
+/// Releases a file open's state: share entry, locks, delete-on-close, and the FileState when
+/// no open uses it any more. The open must already be out of the open table.
+pub async fn finish(server: &Arc<Server>, open: Arc<Open>) -> Result<(), NtStatus> {
+    let Some(f) = open.file() else {
+        return Ok(());
+    };
+    super::create::release_open_slot(open.session_id);
+    let state = f.state.clone();
+    let id = open.file_id.volatile;
+    if f.delete_on_close.load(Ordering::SeqCst) {
+        state.inner.lock().delete_pending = true;
+    }
+    let last = state.release_open(id);
+    let delete = last && state.inner.lock().delete_pending;
+    if delete {
+        if let Some(vfs) = open.tree.share.vfs.clone() {
+            let h = f.handle.clone();
+            match files::blocking(move || vfs.delete(&*h)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    debug!(name = %open.name, status = ?e.status(), "delete on close failed")
+                }
+                Err(_) => {}
+            }
+        }
+        // The object is gone (or stays): a later open starts afresh.
+        state.inner.lock().delete_pending = false;
+    }
+    let key = state.key;
+    drop(state);
+    // The FileOpen holds the last strong reference; forget the entry once it is gone.
+    let server2 = server.clone();
+    drop(open);
+    server2.files.forget(key);
     Ok(())
 }

@@ -1,9 +1,387 @@
-//! CREATE (MS-SMB2 3.3.5.9).
-use super::{bad_request, pipe};
+//! CREATE (MS-SMB2 3.3.5.9) on disk shares, with the open semantics of MS-FSA 2.1.5.1; CREATE
+//! on IPC$ opens a named pipe ([`super::pipe`]).
+//!
+//! Order of the checks, as Windows does them: request validation (ImpersonationLevel,
+//! CreateOptions, FileAttributes, CreateDisposition, DesiredAccess — [`validate`]), the name
+//! (invalid UTF-16 → STATUS_OBJECT_NAME_INVALID, a leading `\` → STATUS_INVALID_PARAMETER,
+//! then [`SharePath::parse`]), create contexts ([`contexts`]), the per-session open limit
+//! (STATUS_INSUFFICIENT_RESOURCES), the share's access ([`access`]), then the open itself on the
+//! blocking pool: for overwrite dispositions a sharing pre-check so that a file is never
+//! truncated under an open that does not share it, the VFS open, the access check against the
+//! file (FILE_ATTRIBUTE_READONLY), delete-on-close checks (MS-FSA 2.1.5.1.2.1: STATUS_CANNOT_DELETE
+//! on a read-only file), and the sharing check with registration of the share entry
+//! (MS-FSA 2.1.5.1.2.2, [`crate::server::file_state::sharing_ok`]; a delete-pending file is
+//! STATUS_DELETE_PENDING). EAs and the security descriptor of the contexts are applied to a
+//! created, overwritten or superseded file. No oplocks, leases or durable handles are granted.
+mod access;
+mod acl;
+mod contexts;
+
+use super::{bad_request, body_of, files, info, pipe};
 use crate::server::dispatch::{self, Ctx, Reply};
+use crate::server::file_state::{self, FileState, ShareEntry};
+use crate::server::open::{FileOpen, Open, OpenKind};
 use crate::server::share::ShareKind;
-use crate::wire::create::CreateRequest;
+use crate::server::Server;
+use crate::vfs::{self, FileStat, Handle, OpenRequest, SharePath};
+use crate::wire::create::{
+    access_mask as am, create_options as co, file_attributes as fa, CreateAction,
+    CreateDisposition, CreateRequest, CreateResponse, ImpersonationLevel, OplockLevel,
+};
 use crate::wire::NtStatus;
+use dashmap::DashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::{Arc, LazyLock};
+
+pub use access::{map_generic, FILE_ALL_ACCESS};
+
+/// CreateOptions bits Windows refuses with STATUS_NOT_SUPPORTED: FILE_CREATE_TREE_CONNECTION
+/// (0x80), FILE_OPEN_BY_FILE_ID, FILE_RESERVE_OPFILTER (MS-SMB2 3.3.5.9).
+const OPTIONS_NOT_SUPPORTED: u32 =
+    0x0000_0080 | co::FILE_OPEN_BY_FILE_ID | co::FILE_RESERVE_OPFILTER;
+/// Reserved CreateOptions bits: STATUS_INVALID_PARAMETER.
+const OPTIONS_RESERVED: u32 = 0xFF00_0000;
+/// FileAttributes that are invalid in a CREATE (FILE_ATTRIBUTE_VOLUME, FILE_ATTRIBUTE_DEVICE,
+/// FILE_ATTRIBUTE_INTEGRITY_STREAM and everything above 0xFFFF): STATUS_INVALID_PARAMETER.
+const ATTRIBUTES_INVALID: u32 = 0xFFFF_8048;
+/// FileAttributes a CREATE may set on a file (MS-FSA 2.1.5.1.2: the others are ignored).
+const ATTRIBUTES_SETTABLE: u32 = fa::READONLY
+    | fa::HIDDEN
+    | fa::SYSTEM
+    | fa::ARCHIVE
+    | fa::TEMPORARY
+    | fa::OFFLINE
+    | fa::NOT_CONTENT_INDEXED;
+
+/// File opens per session, kept here so that the limit check is O(1) (a session may hold
+/// tens of thousands of opens).
+static OPENS_PER_SESSION: LazyLock<DashMap<u64, usize>> = LazyLock::new(DashMap::new);
+
+/// Counts a new file open of `session`, unless the session is at `limit`.
+fn reserve_open_slot(session: u64, limit: usize) -> bool {
+    let mut n = OPENS_PER_SESSION.entry(session).or_insert(0);
+    if *n >= limit {
+        return false;
+    }
+    *n += 1;
+    true
+}
+
+/// Gives back a slot taken by [`reserve_open_slot`] (the open closed or never happened).
+pub(crate) fn release_open_slot(session: u64) {
+    let gone = match OPENS_PER_SESSION.get_mut(&session) {
+        Some(mut n) => {
+            *n = n.saturating_sub(1);
+            *n == 0
+        }
+        None => false,
+    };
+    if gone {
+        OPENS_PER_SESSION.remove_if(&session, |_, n| *n == 0);
+    }
+}
+
+/// The validated fixed fields of a request.
+struct Params {
+    disposition: vfs::CreateDisposition,
+    directory: Option<bool>,
+    requested: access::Requested,
+    delete_on_close: bool,
+}
+
+/// MS-SMB2 3.3.5.9 and MS-FSA 2.1.5.1 phase-1 parameter checks.
+fn validate(req: &CreateRequest) -> Result<Params, NtStatus> {
+    if req.impersonation_level.0 > ImpersonationLevel::DELEGATE.0 {
+        return Err(NtStatus::BAD_IMPERSONATION_LEVEL);
+    }
+    // DesiredAccess is checked before the other fields (Windows, smb2.create.gentest).
+    let requested = access::validate(req.desired_access)?;
+    let opts = req.create_options;
+    if opts & OPTIONS_RESERVED != 0 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if opts & OPTIONS_NOT_SUPPORTED != 0 {
+        return Err(NtStatus::NOT_SUPPORTED);
+    }
+    if req.file_attributes & ATTRIBUTES_INVALID != 0 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let disposition = match req.create_disposition {
+        CreateDisposition::SUPERSEDE => vfs::CreateDisposition::Supersede,
+        CreateDisposition::OPEN => vfs::CreateDisposition::Open,
+        CreateDisposition::CREATE => vfs::CreateDisposition::Create,
+        CreateDisposition::OPEN_IF => vfs::CreateDisposition::OpenIf,
+        CreateDisposition::OVERWRITE => vfs::CreateDisposition::Overwrite,
+        CreateDisposition::OVERWRITE_IF => vfs::CreateDisposition::OverwriteIf,
+        _ => return Err(NtStatus::INVALID_PARAMETER),
+    };
+    let dir = opts & co::FILE_DIRECTORY_FILE != 0;
+    let non_dir = opts & co::FILE_NON_DIRECTORY_FILE != 0;
+    if dir && non_dir {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if dir
+        && !matches!(
+            disposition,
+            vfs::CreateDisposition::Create
+                | vfs::CreateDisposition::Open
+                | vfs::CreateDisposition::OpenIf
+        )
+    {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if opts & co::FILE_COMPLETE_IF_OPLOCKED != 0 && opts & co::FILE_RESERVE_OPFILTER != 0 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if opts & co::FILE_NO_INTERMEDIATE_BUFFERING != 0
+        && requested.access & am::FILE_APPEND_DATA != 0
+    {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let delete_on_close = opts & co::FILE_DELETE_ON_CLOSE != 0;
+    // Samba bug 13358 / Windows: DELETE_ON_CLOSE needs DELETE in the request.
+    if delete_on_close && requested.access & am::DELETE == 0 && !requested.maximum {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    Ok(Params {
+        disposition,
+        directory: if dir {
+            Some(true)
+        } else if non_dir {
+            Some(false)
+        } else {
+            None
+        },
+        requested,
+        delete_on_close,
+    })
+}
+
+/// The FileStates key of an open: (device, inode), with the stream name folded into the
+/// device half for named streams, whose share modes are their own (MS-FSA 2.1.5.1.2).
+pub(crate) fn state_key(st: &FileStat, stream: Option<&str>) -> (u64, u64) {
+    match stream {
+        None => (st.dev, st.file_id),
+        Some(s) => {
+            // FNV-1a of the case-folded name; the top bit keeps it apart from real devices.
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in s.to_lowercase().bytes() {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+            (st.dev ^ h | 1 << 63, st.file_id)
+        }
+    }
+}
+
+/// What the blocking part of an open produced.
+struct Opened {
+    handle: Arc<dyn Handle>,
+    action: vfs::CreateAction,
+    stat: FileStat,
+    state: Arc<FileState>,
+    granted: u32,
+    maximal: u32,
+}
+
+/// Everything the blocking part needs.
+struct Job {
+    server: Arc<Server>,
+    vfs: Arc<dyn vfs::Share>,
+    path: SharePath,
+    params: Params,
+    tree_max: u32,
+    share_access: u32,
+    create_attributes: u32,
+    write_through: bool,
+    cc: contexts::RequestContexts,
+    open_id: u64,
+    caller: acl::Caller,
+}
+
+fn vfs_err(e: vfs::VfsError) -> NtStatus {
+    e.status()
+}
+
+/// Sharing pre-check for dispositions that truncate: the file must not be overwritten under
+/// an open that does not share it.
+fn precheck_sharing(job: &Job, access: u32) -> Result<(), NtStatus> {
+    let probe = OpenRequest {
+        disposition: vfs::CreateDisposition::Open,
+        directory: None,
+        read: false,
+        write: false,
+        ..Default::default()
+    };
+    let Ok((h, _)) = job.vfs.open(&job.path, &probe) else {
+        return Ok(());
+    };
+    if let Some(rights) = acl::existing_rights(
+        &*job.vfs,
+        &job.path,
+        &*h,
+        &job.caller,
+        access & am::DELETE != 0,
+    ) {
+        if access & !rights != 0 {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
+    }
+    let st = h.stat().map_err(vfs_err)?;
+    let key = state_key(&st, job.path.stream());
+    let state = job.server.files.get_or_create(key);
+    let inner = state.inner.lock();
+    let r = if inner.delete_pending {
+        Err(NtStatus::DELETE_PENDING)
+    } else if !file_state::sharing_ok(&inner.opens, access, job.share_access) {
+        Err(NtStatus::SHARING_VIOLATION)
+    } else {
+        Ok(())
+    };
+    drop(inner);
+    drop(state);
+    job.server.files.forget(key);
+    r
+}
+
+/// The blocking part: open, check access and sharing, register the share entry, apply
+/// contexts.
+fn open_blocking(job: Job) -> Result<Opened, NtStatus> {
+    let p = &job.params;
+    let req_access = p.requested.access;
+    let overwrite = matches!(
+        p.disposition,
+        vfs::CreateDisposition::Supersede
+            | vfs::CreateDisposition::Overwrite
+            | vfs::CreateDisposition::OverwriteIf
+    );
+    let implied = if overwrite { am::FILE_WRITE_DATA } else { 0 };
+    if overwrite {
+        precheck_sharing(&job, req_access | implied)?;
+    }
+    let data_write = am::FILE_WRITE_DATA | am::FILE_APPEND_DATA;
+    let want_write = req_access & data_write != 0
+        || (p.requested.maximum && job.tree_max & data_write != 0)
+        || overwrite;
+    let want_read = req_access & (am::FILE_READ_DATA | am::FILE_EXECUTE) != 0
+        || p.requested.maximum
+        || want_write;
+    let mut oreq = OpenRequest {
+        disposition: p.disposition,
+        directory: p.directory,
+        read: want_read,
+        write: want_write,
+        write_through: job.write_through,
+        create_attributes: job.create_attributes,
+        allocation_size: job.cc.allocation_size.unwrap_or(0),
+    };
+    let opened = match job.vfs.open(&job.path, &oreq) {
+        // MAXIMUM_ALLOWED on a read-only file: open it for reading only.
+        Err(e)
+            if e.status() == NtStatus::ACCESS_DENIED
+                && p.requested.maximum
+                && req_access & data_write == 0
+                && !overwrite =>
+        {
+            oreq.write = false;
+            job.vfs.open(&job.path, &oreq)
+        }
+        r => r,
+    };
+    let (handle, outcome) = opened.map_err(vfs_err)?;
+    let stat = handle.stat().map_err(vfs_err)?;
+    let created = outcome.action != vfs::CreateAction::Opened;
+    let readonly = stat.attributes & fa::READONLY != 0 && !stat.is_dir;
+    // A file this open created or overwrote is not subject to its new READONLY attribute.
+    let mut maximal = access::maximal(job.tree_max, readonly && !created, stat.is_dir);
+    if !created {
+        let want_delete = req_access & am::DELETE != 0 || p.delete_on_close || p.requested.maximum;
+        if let Some(rights) =
+            acl::existing_rights(&*job.vfs, &job.path, &*handle, &job.caller, want_delete)
+        {
+            maximal &= rights;
+        }
+    }
+    // MS-FSA 2.1.5.1.2.1: delete-on-close of a read-only file is STATUS_CANNOT_DELETE,
+    // whatever the access asked for.
+    if p.delete_on_close && readonly {
+        return Err(NtStatus::CANNOT_DELETE);
+    }
+    let granted = access::grant(p.requested, maximal)?;
+    if p.delete_on_close && granted & am::DELETE == 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    let key = state_key(&stat, job.path.stream());
+    let state = job.server.files.get_or_create(key);
+    let registered = {
+        let mut inner = state.inner.lock();
+        if inner.delete_pending {
+            Err(NtStatus::DELETE_PENDING)
+        } else if !file_state::sharing_ok(&inner.opens, granted, job.share_access) {
+            Err(NtStatus::SHARING_VIOLATION)
+        } else {
+            inner.opens.push(ShareEntry {
+                open: job.open_id,
+                access: granted,
+                share: job.share_access,
+            });
+            Ok(())
+        }
+    };
+    if let Err(s) = registered {
+        drop(state);
+        job.server.files.forget(key);
+        return Err(s);
+    }
+    let stat = if created {
+        let applied = apply_contexts(&*handle, &job.cc).and_then(|()| {
+            if outcome.action != vfs::CreateAction::Created {
+                return Ok(());
+            }
+            let sd = acl::new_object_sd(
+                &*job.vfs,
+                &job.path,
+                stat.is_dir,
+                &job.caller,
+                job.cc.security_descriptor.as_deref(),
+            )?;
+            match sd {
+                Some(sd) => handle.set_security_descriptor(&sd).map_err(vfs_err),
+                None => Ok(()),
+            }
+        });
+        if let Err(s) = applied {
+            state.release_open(job.open_id);
+            drop(state);
+            job.server.files.forget(key);
+            return Err(s);
+        }
+        handle.stat().unwrap_or(stat)
+    } else {
+        stat
+    };
+    Ok(Opened {
+        handle,
+        action: outcome.action,
+        stat,
+        state,
+        granted,
+        maximal,
+    })
+}
+
+/// Applies ExtA to a new or overwritten file (MS-SMB2 3.3.5.9.2).
+fn apply_contexts(h: &dyn Handle, cc: &contexts::RequestContexts) -> Result<(), NtStatus> {
+    for ea in &cc.eas {
+        // Names were checked to be UTF-8 when the context was parsed.
+        let name = std::str::from_utf8(&ea.ea_name).map_err(|_| NtStatus::INVALID_PARAMETER)?;
+        if ea.ea_value.is_empty() {
+            h.remove_xattr(name).map_err(vfs_err)?;
+        } else {
+            h.set_xattr(name, &ea.ea_value).map_err(vfs_err)?;
+        }
+    }
+    Ok(())
+}
 
 /// Opens or creates a file, directory, stream or pipe.
 pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
@@ -12,5 +390,137 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     if tree.share.kind == ShareKind::Ipc {
         return pipe::create(&ctx, tree, &req);
     }
-    Err(NtStatus::NOT_SUPPORTED)
+    let vfs = tree.share.vfs.clone().ok_or(NtStatus::INVALID_PARAMETER)?;
+    let params = validate(&req)?;
+    let name = req.name.as_deref().ok_or(NtStatus::OBJECT_NAME_INVALID)?;
+    if name.starts_with('\\') || name.starts_with('/') {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let path = SharePath::parse(name).map_err(vfs_err)?;
+    let cc = contexts::parse(&req.create_contexts)?;
+    if cc.reconnect || cc.timewarp.is_some() {
+        return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+    }
+    if path.stream().is_some() && params.directory == Some(true) {
+        return Err(NtStatus::NOT_A_DIRECTORY);
+    }
+    let session = ctx.session()?.clone();
+    let server = ctx.conn.server.clone();
+    let tree_max = tree.maximal_access;
+    let read_only_share = tree_max & am::FILE_WRITE_DATA == 0;
+    let mut params = params;
+    if read_only_share {
+        match params.disposition {
+            vfs::CreateDisposition::Open => {}
+            // An existing object may still be opened for reading.
+            vfs::CreateDisposition::OpenIf => params.disposition = vfs::CreateDisposition::Open,
+            _ => return Err(NtStatus::ACCESS_DENIED),
+        }
+        if params.delete_on_close {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
+    }
+    // The share's access bounds everything, whatever the file.
+    access::grant(params.requested, tree_max)?;
+    if params.delete_on_close
+        && req.file_attributes & fa::READONLY != 0
+        && params.disposition != vfs::CreateDisposition::Open
+    {
+        return Err(NtStatus::CANNOT_DELETE);
+    }
+    // A stand-alone server offers no EFS: creating an encrypted file is refused
+    // (smb2.create.gentest accepts ACCESS_DENIED).
+    if req.file_attributes & fa::ENCRYPTED != 0
+        && params.disposition != vfs::CreateDisposition::Open
+    {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    let limit = server.config.limits.max_opens_per_session as usize;
+    if !reserve_open_slot(session.id, limit) {
+        return Err(NtStatus::INSUFFICIENT_RESOURCES);
+    }
+    let caller = acl::Caller {
+        token: info::security::session_token(&ctx)?,
+        group: info::security::domain_member(&server.guid, info::security::DOMAIN_GROUP_RID_NONE),
+    };
+    let file_id = server.opens.new_file_id();
+    let was_open_if = req.create_disposition == CreateDisposition::OPEN_IF;
+    let delete_on_close = params.delete_on_close;
+    let job = Job {
+        server: server.clone(),
+        vfs,
+        path,
+        params,
+        tree_max,
+        share_access: req.share_access & 7,
+        create_attributes: req.file_attributes & ATTRIBUTES_SETTABLE,
+        write_through: req.create_options & co::FILE_WRITE_THROUGH != 0,
+        cc: cc.clone(),
+        open_id: file_id.volatile,
+        caller,
+    };
+    let result = files::blocking(move || open_blocking(job))
+        .await
+        .and_then(|r| r);
+    let o = match result {
+        Ok(o) => o,
+        Err(s) => {
+            release_open_slot(session.id);
+            return Err(
+                if read_only_share && was_open_if && s == NtStatus::OBJECT_NAME_NOT_FOUND {
+                    NtStatus::ACCESS_DENIED
+                } else {
+                    s
+                },
+            );
+        }
+    };
+    let st = o.stat;
+    let contexts = contexts::response(&cc, o.maximal, st.file_id, st.dev);
+    server.opens.insert(Arc::new(Open {
+        file_id,
+        session_id: session.id,
+        tree,
+        granted_access: o.granted,
+        name: name.to_string(),
+        kind: OpenKind::File(FileOpen {
+            handle: o.handle,
+            state: o.state,
+            share_access: req.share_access & 7,
+            create_options: req.create_options,
+            is_dir: st.is_dir,
+            delete_on_close: delete_on_close.into(),
+            position: AtomicU64::new(0),
+            mode: AtomicU32::new(
+                req.create_options
+                    & (co::FILE_WRITE_THROUGH
+                        | co::FILE_SEQUENTIAL_ONLY
+                        | co::FILE_NO_INTERMEDIATE_BUFFERING
+                        | co::FILE_SYNCHRONOUS_IO_ALERT
+                        | co::FILE_SYNCHRONOUS_IO_NONALERT
+                        | co::FILE_DELETE_ON_CLOSE),
+            ),
+            dir: parking_lot::Mutex::new(None),
+        }),
+    }));
+    let body = body_of(|b| {
+        CreateResponse {
+            oplock_level: OplockLevel::NONE,
+            flags: 0,
+            create_action: CreateAction(o.action as u32),
+            creation_time: st.creation_time,
+            last_access_time: st.last_access_time,
+            last_write_time: st.last_write_time,
+            change_time: st.change_time,
+            allocation_size: if st.is_dir { 0 } else { st.allocation_size },
+            end_of_file: if st.is_dir { 0 } else { st.size },
+            file_attributes: st.attributes,
+            file_id,
+            create_contexts: contexts,
+        }
+        .encode(b)
+    });
+    let mut reply = Reply::ok(body);
+    reply.file_id = Some(file_id);
+    Ok(reply)
 }

@@ -125,6 +125,10 @@ fn negotiate(
     if dialect >= 0x0210 {
         caps |= SMB2_GLOBAL_CAP_LARGE_MTU;
     }
+    if dialect >= 0x0300 && cfg.multichannel {
+        // Session binding (MS-SMB2 3.3.5.5.2) is accepted.
+        caps |= SMB2_GLOBAL_CAP_MULTI_CHANNEL;
+    }
     let mut cipher = None;
     let mut signing = match dialect {
         0x0202 | 0x0210 => SigningAlgorithm::HmacSha256,

@@ -1,8 +1,30 @@
-//! READ (MS-SMB2 3.3.5.12).
-use super::{bad_request, files, pipe};
+//! READ (MS-SMB2 3.3.5.12; MS-FSA 2.1.5.2).
+//!
+//! Checks, in order: the open is not a directory (STATUS_INVALID_DEVICE_REQUEST), Channel is
+//! SMB2_CHANNEL_NONE on TCP, Length is at most MaxReadSize and Offset + Length does not pass
+//! 2^63 - 1 (STATUS_INVALID_PARAMETER), GrantedAccess has FILE_READ_DATA or FILE_EXECUTE
+//! (STATUS_ACCESS_DENIED), no other open holds a conflicting byte-range lock
+//! (STATUS_FILE_LOCK_CONFLICT). Fewer bytes than MinimumCount, or none at all for a non-zero
+//! Length, is STATUS_END_OF_FILE. The data is read into one buffer on the blocking pool and
+//! goes out as [`Reply::data`], after a body encoded with
+//! [`ReadResponse::encode_header_only`].
+use super::{bad_request, body_of, files, pipe};
 use crate::server::dispatch::{Ctx, Reply};
-use crate::wire::read::ReadRequest;
-use crate::wire::NtStatus;
+use crate::wire::create::access_mask as am;
+use crate::wire::read::{Channel, ReadRequest, ReadResponse};
+use crate::wire::{Bytes, NtStatus};
+
+/// Largest offset a file position may reach (MS-FSA: offsets are signed 64-bit).
+pub const MAX_FILE_OFFSET: u64 = i64::MAX as u64;
+
+/// MaxReadSize / MaxWriteSize the connection negotiated (MS-SMB2 3.3.5.4: 64 KiB for 2.0.2).
+pub fn max_io_size(ctx: &Ctx) -> u32 {
+    if ctx.dialect() == 0x0202 {
+        65536
+    } else {
+        ctx.conn.server.config.limits.max_message_size
+    }
+}
 
 /// Reads from a file or pipe.
 pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
@@ -11,5 +33,57 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     if files::is_pipe(&open) {
         return pipe::read(&open, &req);
     }
-    Err(NtStatus::NOT_SUPPORTED)
+    let f = open.file().ok_or(NtStatus::INVALID_HANDLE)?;
+    if f.is_dir {
+        return Err(NtStatus::INVALID_DEVICE_REQUEST);
+    }
+    if req.channel != Channel::NONE || req.length > max_io_size(&ctx) {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let length = u64::from(req.length);
+    if req.offset > MAX_FILE_OFFSET || req.offset + length > MAX_FILE_OFFSET {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if open.granted_access & (am::FILE_READ_DATA | am::FILE_EXECUTE) == 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    if !f
+        .state
+        .io_allowed(open.file_id.volatile, req.offset, length, false)
+    {
+        return Err(NtStatus::FILE_LOCK_CONFLICT);
+    }
+    let h = f.handle.clone();
+    let (offset, len) = (req.offset, req.length as usize);
+    let data = files::blocking(move || -> Result<Vec<u8>, NtStatus> {
+        let mut buf = vec![0u8; len];
+        let mut n = 0;
+        while n < len {
+            match h.read_at(&mut buf[n..], offset + n as u64) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) => return Err(e.status()),
+            }
+        }
+        buf.truncate(n);
+        Ok(buf)
+    })
+    .await??;
+    let n = data.len();
+    if n < req.minimum_count as usize || (n == 0 && len > 0) {
+        return Err(NtStatus::END_OF_FILE);
+    }
+    f.position
+        .store(offset + n as u64, std::sync::atomic::Ordering::Relaxed);
+    let body = body_of(|b| {
+        ReadResponse {
+            data_remaining: 0,
+            flags: 0,
+            data: Bytes::new(),
+        }
+        .encode_header_only(b, n as u32)
+    });
+    let mut reply = Reply::ok(body);
+    reply.data = Bytes::from(data);
+    Ok(reply)
 }

@@ -1,8 +1,42 @@
-//! WRITE (MS-SMB2 3.3.5.13).
-use super::{bad_request, files, pipe};
+//! WRITE (MS-SMB2 3.3.5.13; MS-FSA 2.1.5.3).
+//!
+//! Checks, in order: the open is not a directory (STATUS_INVALID_DEVICE_REQUEST), Channel is
+//! SMB2_CHANNEL_NONE on TCP, Length is at most MaxWriteSize, GrantedAccess has FILE_WRITE_DATA
+//! or FILE_APPEND_DATA (STATUS_ACCESS_DENIED). An open granted FILE_APPEND_DATA without
+//! FILE_WRITE_DATA always writes at the end of the file (Offset 0xFFFFFFFFFFFFFFFF included).
+//! Otherwise an Offset above 2^63 - 1, or a non-empty write starting at or past the largest
+//! file size (0xFFFFFFF0000, NTFS's), is STATUS_INVALID_PARAMETER, and one that would end
+//! there is STATUS_DISK_FULL, as on Windows. A conflicting byte-range lock of another open is
+//! STATUS_FILE_LOCK_CONFLICT. The payload is written straight from the request buffer;
+//! SMB2_WRITEFLAG_WRITE_THROUGH makes the write durable (fdatasync) before the reply, as an
+//! open made with FILE_WRITE_THROUGH (O_DSYNC) always is.
+use super::read::{max_io_size, MAX_FILE_OFFSET};
+use super::{bad_request, body_of, files, pipe};
 use crate::server::dispatch::{Ctx, Reply};
-use crate::wire::write::WriteRequest;
+use crate::wire::create::access_mask as am;
+use crate::wire::read::Channel;
+use crate::wire::write::{write_flags, WriteRequest, WriteResponse};
 use crate::wire::NtStatus;
+
+/// The largest file size (NTFS's): writes may not reach it.
+pub const MAX_FILE_SIZE: u64 = 0xFFF_FFFF_0000;
+
+/// The offset check for a write of `length` bytes at `offset`.
+fn check_range(offset: u64, length: u64) -> Result<(), NtStatus> {
+    if offset > MAX_FILE_OFFSET {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if length == 0 {
+        return Ok(());
+    }
+    if offset >= MAX_FILE_SIZE {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if offset + length >= MAX_FILE_SIZE {
+        return Err(NtStatus::DISK_FULL);
+    }
+    Ok(())
+}
 
 /// Writes to a file or pipe.
 pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
@@ -11,5 +45,83 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     if files::is_pipe(&open) {
         return pipe::write(&open, &req);
     }
-    Err(NtStatus::NOT_SUPPORTED)
+    let f = open.file().ok_or(NtStatus::INVALID_HANDLE)?;
+    if f.is_dir {
+        return Err(NtStatus::INVALID_DEVICE_REQUEST);
+    }
+    if req.channel != Channel::NONE || req.data.len() > max_io_size(&ctx) as usize {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let granted = open.granted_access;
+    if granted & (am::FILE_WRITE_DATA | am::FILE_APPEND_DATA) == 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    let append = granted & am::FILE_WRITE_DATA == 0;
+    let length = req.data.len() as u64;
+    if !append {
+        check_range(req.offset, length)?;
+    }
+    let h = f.handle.clone();
+    let state = f.state.clone();
+    let id = open.file_id.volatile;
+    let data = req.data.clone();
+    let sync = req.flags & write_flags::WRITE_THROUGH != 0;
+    let offset = req.offset;
+    let (written, end) = files::blocking(move || -> Result<(usize, u64), NtStatus> {
+        let offset = if append {
+            h.stat().map_err(|e| e.status())?.size
+        } else {
+            offset
+        };
+        check_range(offset, length)?;
+        if !state.io_allowed(id, offset, length, true) {
+            return Err(NtStatus::FILE_LOCK_CONFLICT);
+        }
+        let mut n = 0;
+        while n < data.len() {
+            match h.write_at(&data[n..], offset + n as u64) {
+                Ok(0) => return Err(NtStatus::DISK_FULL),
+                Ok(k) => n += k,
+                Err(e) => return Err(e.status()),
+            }
+        }
+        if sync {
+            h.flush().map_err(|e| e.status())?;
+        }
+        Ok((n, offset + n as u64))
+    })
+    .await??;
+    f.position.store(end, std::sync::atomic::Ordering::Relaxed);
+    Ok(Reply::ok(body_of(|b| {
+        WriteResponse {
+            count: written as u32,
+            remaining: 0,
+            write_channel_info_offset: 0,
+            write_channel_info_length: 0,
+        }
+        .encode(b)
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_as_windows() {
+        assert_eq!(check_range(u64::MAX, 10), Err(NtStatus::INVALID_PARAMETER));
+        assert_eq!(check_range(1 << 63, 0), Err(NtStatus::INVALID_PARAMETER));
+        assert_eq!(check_range(i64::MAX as u64, 0), Ok(()));
+        assert_eq!(
+            check_range(i64::MAX as u64, 1),
+            Err(NtStatus::INVALID_PARAMETER)
+        );
+        assert_eq!(
+            check_range(MAX_FILE_SIZE, 1),
+            Err(NtStatus::INVALID_PARAMETER)
+        );
+        assert_eq!(check_range(MAX_FILE_SIZE - 1, 1), Err(NtStatus::DISK_FULL));
+        assert_eq!(check_range(MAX_FILE_SIZE, 0), Ok(()));
+        assert_eq!(check_range(5 << 32, 4096), Ok(()));
+    }
 }
