@@ -325,6 +325,11 @@ impl NtlmServer {
             return NtlmResult::LogonFailure;
         }
         let (proof, temp) = nt.split_at(16);
+        // Malformed AV pairs are a protocol error, found before any password check, as Samba does
+        // (smbtorture smb2.session.ntlmssp_bug14932 expects STATUS_INVALID_PARAMETER).
+        let Ok(av_pairs) = decode_av_pairs(temp.get(28..).unwrap_or_default()) else {
+            return NtlmResult::Invalid("malformed AV pairs in the NTLMv2 response");
+        };
         let found = self.config.users.lookup(&user);
         // Unknown users still pay for one HMAC so timing does not reveal them cheaply.
         let hash = found.as_ref().map(|u| u.nt_hash).unwrap_or([0; 16]);
@@ -360,11 +365,6 @@ impl NtlmServer {
         }
 
         // MIC (MS-NLMP 3.1.5.1.2, 3.2.5.1.2): required when MsvAvFlags says it is present.
-        // A proven response with malformed AV pairs is a protocol error, not a bad password
-        // (smbtorture smb2.session.ntlmssp_bug14932 expects STATUS_INVALID_PARAMETER).
-        let Ok(av_pairs) = decode_av_pairs(temp.get(28..).unwrap_or_default()) else {
-            return NtlmResult::Invalid("malformed AV pairs in the NTLMv2 response");
-        };
         let av_flags = av_pairs
             .iter()
             .find(|p| p.av_id == MSV_AV_FLAGS)

@@ -7,5 +7,5 @@ use crate::wire::NtStatus;
 /// Answers an ECHO.
 pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     EchoRequest::decode(&ctx.msg).map_err(bad_request)?;
-    Ok(Reply::ok(body_of(|b| EchoResponse::default().encode(b))))
+    Ok(Reply::ok(body_of(|b| EchoResponse.encode(b))))
 }

@@ -110,7 +110,7 @@ async fn setup(ctx: &Ctx) -> Result<Reply, NtStatus> {
             } else {
                 NtStatus::INVALID_PARAMETER
             };
-            warn!(%peer, "logon failed");
+            warn!(%peer, outcome = ?outcome, "logon failed");
             server.note_failed_logon(peer);
             let delay = server.logon_delay(peer);
             if !delay.is_zero() {
@@ -174,7 +174,7 @@ async fn setup(ctx: &Ctx) -> Result<Reply, NtStatus> {
                     .signer = Some(signer.clone());
                 *session.secrets.write() = Some(Arc::new(SessionSecrets {
                     signer,
-                    nonces: negotiated.cipher.map(|c| NonceGenerator::new(c)),
+                    nonces: negotiated.cipher.map(NonceGenerator::new),
                     encryptor,
                     decryptor,
                     application_key: keys.application,

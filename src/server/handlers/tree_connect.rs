@@ -74,6 +74,6 @@ pub async fn disconnect(ctx: Ctx) -> Result<Reply, NtStatus> {
     session.trees.remove(&tree.id);
     crate::server::handlers::files::close_tree(&ctx.conn.server, &session, tree.id).await;
     Ok(Reply::ok(body_of(|b| {
-        TreeDisconnectResponse::default().encode(b)
+        TreeDisconnectResponse.encode(b)
     })))
 }

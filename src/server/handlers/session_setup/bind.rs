@@ -86,6 +86,7 @@ pub(super) async fn bind(
         let auth = ch.auth.as_mut().ok_or(NtStatus::REQUEST_NOT_ACCEPTED)?;
         auth.step(&req.security_buffer)
     };
+    tracing::debug!(?outcome, "binding authentication step");
     let drop_channel = || {
         session.channels.lock().remove(&conn_id);
     };
