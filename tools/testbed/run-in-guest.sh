@@ -26,6 +26,7 @@
 # /testbed-job ($TESTBED_JOB): what the script writes there survives, under
 # $TESTBED_CACHE/jobs/<id>/ on the host.  The guest has no NIC (-nic none).
 # If the cache is incomplete, setup.sh runs first.
+# shellcheck disable=SC2015,SC2054  # `[ a ] && [ b ] || die` intended; commas are qemu syntax
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/config.sh"
 

@@ -18,6 +18,7 @@
 #                   for the guest, depmod'ed), initrd.img
 #   ksmbd-tools/    extracted ksmbd-tools (ksmbd.mountd, ksmbd.adduser, ksmbd.control)
 #   jobs/<id>/      one directory per guest run (kept on failure)
+# shellcheck disable=SC2015  # `[ a ] && [ b ] || die` is intended
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/config.sh"
 

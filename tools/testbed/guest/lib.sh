@@ -22,6 +22,7 @@
 # Measurement: tb_fio LABEL DIR [RW] [BS] [ENGINE] [QD] prints IOPS.
 # Bookkeeping for ad-hoc scripts: check DESC CMD... / summary.
 
+# shellcheck disable=SC2034  # for the scripts sourcing this file
 TB_CLIENT_IP=10.99.0.1
 TB_SERVER_IP=10.99.0.2
 TB_SHARE=share
@@ -226,7 +227,7 @@ tb_server_stop() {
 tb_server_version() {
 	case $1 in
 	samba) smbd --version ;;
-	ksmbd) echo "ksmbd $(modinfo -F version ksmbd 2>/dev/null) ($(modinfo -n ksmbd)), kernel $(uname -r)" ;;
+	ksmbd) echo "ksmbd $(modinfo -n ksmbd), ksmbd-tools $(ksmbd.mountd -V 2>&1 | grep -o '[0-9][0-9.]*' | head -n 1)" ;;
 	rsmbd) "${RSMBD_BIN:-$TESTBED_DIR/../../target/release/rsmbd}" --version 2>/dev/null || echo rsmbd ;;
 	esac
 }
@@ -248,12 +249,12 @@ tb_umount() {
 }
 
 # tb_fio LABEL DIR [RW=randrw] [BS=8k] [ENGINE=psync] [QD=1]
-# O_DIRECT fio job on DIR/fio.dat (mount DIR with cache=none), FIO_SIZE (default 32m),
+# O_DIRECT fio job on DIR/fio.dat (mount DIR with cache=none), FIO_SIZE (default 16m),
 # FIO_RUNTIME seconds (default 5).  Prints "LABEL: read N IOPS (...), write M IOPS (...)".
 # A watchdog fails the call if fio is still running 120 s after its runtime (hung I/O).
 tb_fio() {
 	local label=$1 dir=$2 rw=${3:-randrw} bs=${4:-8k} engine=${5:-psync} qd=${6:-1}
-	local rt=${FIO_RUNTIME:-5} size=${FIO_SIZE:-32m} out rc=0
+	local rt=${FIO_RUNTIME:-5} size=${FIO_SIZE:-16m} out rc=0
 	out=$(mktemp /tmp/fio.XXXXXX.json)
 	timeout -k 5 $((rt + 120)) fio --name=tb --directory="$dir" --filename=fio.dat --size="$size" \
 		--bs="$bs" --rw="$rw" --ioengine="$engine" --iodepth="$qd" --direct=1 \
