@@ -8,7 +8,7 @@
 //! (STATUS_INSUFFICIENT_RESOURCES), the share's access ([`access`]), then the open itself on the
 //! blocking pool: for overwrite dispositions a sharing pre-check so that a file is never
 //! truncated under an open that does not share it, the VFS open, the access check against the
-//! file (FILE_ATTRIBUTE_READONLY), delete-on-close checks (MS-FSA 2.1.5.1.2.1: STATUS_CANNOT_DELETE
+//! file (FILE_ATTRIBUTE_READONLY, the stored security descriptor: [`acl`]), delete-on-close checks (MS-FSA 2.1.5.1.2.1: STATUS_CANNOT_DELETE
 //! on a read-only file), and the sharing check with registration of the share entry
 //! (MS-FSA 2.1.5.1.2.2, [`crate::server::file_state::sharing_ok`]; a delete-pending file is
 //! STATUS_DELETE_PENDING). EAs and the security descriptor of the contexts are applied to a
@@ -16,9 +16,11 @@
 mod access;
 mod acl;
 mod contexts;
+mod oplocks;
 
 use super::{bad_request, body_of, files, info, pipe};
-use crate::server::dispatch::{self, Ctx, Reply};
+use crate::server::dispatch::{self, Cancel, Ctx, Outcome, PendingOp, Reply};
+use crate::server::oplock::{self, Phase};
 use crate::server::file_state::{self, FileState, ShareEntry};
 use crate::server::open::{FileOpen, Open, OpenKind};
 use crate::server::share::ShareKind;
@@ -133,8 +135,11 @@ fn validate(req: &CreateRequest) -> Result<Params, NtStatus> {
     if opts & co::FILE_COMPLETE_IF_OPLOCKED != 0 && opts & co::FILE_RESERVE_OPFILTER != 0 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
+    // MS-FSA 2.1.5.1: unbuffered opens may not ask for FILE_APPEND_DATA explicitly. Only the
+    // bit as sent counts: GENERIC_WRITE (what the Linux client sends for O_DIRECT) maps to
+    // include it, and Windows and Samba accept that.
     if opts & co::FILE_NO_INTERMEDIATE_BUFFERING != 0
-        && requested.access & am::FILE_APPEND_DATA != 0
+        && req.desired_access & am::FILE_APPEND_DATA != 0
     {
         return Err(NtStatus::INVALID_PARAMETER);
     }
@@ -181,6 +186,7 @@ struct Opened {
     state: Arc<FileState>,
     granted: u32,
     maximal: u32,
+    oplock: u8,
 }
 
 /// Everything the blocking part needs.
@@ -196,6 +202,7 @@ struct Job {
     cc: contexts::RequestContexts,
     open_id: u64,
     caller: acl::Caller,
+    oplock: oplocks::OplockJob,
 }
 
 fn vfs_err(e: vfs::VfsError) -> NtStatus {
@@ -229,15 +236,27 @@ fn precheck_sharing(job: &Job, access: u32) -> Result<(), NtStatus> {
     let st = h.stat().map_err(vfs_err)?;
     let key = state_key(&st, job.path.stream());
     let state = job.server.files.get_or_create(key);
-    let inner = state.inner.lock();
+    let mut notices = Vec::new();
+    let mut inner = state.inner.lock();
     let r = if inner.delete_pending {
         Err(NtStatus::DELETE_PENDING)
-    } else if !file_state::sharing_ok(&inner.opens, access, job.share_access) {
-        Err(NtStatus::SHARING_VIOLATION)
     } else {
-        Ok(())
+        // Oplocks break before the file is truncated (MS-FSA 2.1.5.1.2).
+        let o = &job.oplock;
+        o.check(&state, &mut inner, access, true, Phase::BeforeSharing, &mut notices)
+            .and_then(|()| {
+                if file_state::sharing_ok(&inner.opens, access, job.share_access) {
+                    Ok(())
+                } else {
+                    Err(NtStatus::SHARING_VIOLATION)
+                }
+            })
+            .and_then(|()| {
+                o.check(&state, &mut inner, access, true, Phase::AfterSharing, &mut notices)
+            })
     };
     drop(inner);
+    oplock::send(notices);
     drop(state);
     job.server.files.forget(key);
     r
@@ -312,26 +331,45 @@ fn open_blocking(job: Job) -> Result<Opened, NtStatus> {
     }
     let key = state_key(&stat, job.path.stream());
     let state = job.server.files.get_or_create(key);
+    let mut notices = Vec::new();
     let registered = {
         let mut inner = state.inner.lock();
+        let o = &job.oplock;
         if inner.delete_pending {
             Err(NtStatus::DELETE_PENDING)
-        } else if !file_state::sharing_ok(&inner.opens, granted, job.share_access) {
-            Err(NtStatus::SHARING_VIOLATION)
         } else {
-            inner.opens.push(ShareEntry {
-                open: job.open_id,
-                access: granted,
-                share: job.share_access,
-            });
-            Ok(())
+            // MS-FSA 2.1.5.1.2: a batch oplock breaks before the sharing check, the others
+            // after it.
+            o.check(&state, &mut inner, granted, overwrite, Phase::BeforeSharing, &mut notices)
+                .and_then(|()| {
+                    if file_state::sharing_ok(&inner.opens, granted, job.share_access) {
+                        Ok(())
+                    } else {
+                        Err(NtStatus::SHARING_VIOLATION)
+                    }
+                })
+                .and_then(|()| {
+                    o.check(&state, &mut inner, granted, overwrite, Phase::AfterSharing, &mut notices)
+                })
+                .map(|()| {
+                    inner.opens.push(ShareEntry {
+                        open: job.open_id,
+                        access: granted,
+                        share: job.share_access,
+                    });
+                    o.grant(&mut inner, stat.is_dir)
+                })
         }
     };
-    if let Err(s) = registered {
-        drop(state);
-        job.server.files.forget(key);
-        return Err(s);
-    }
+    oplock::send(notices);
+    let oplock_level = match registered {
+        Ok(level) => level,
+        Err(s) => {
+            drop(state);
+            job.server.files.forget(key);
+            return Err(s);
+        }
+    };
     let stat = if created {
         let applied = apply_contexts(&*handle, &job.cc).and_then(|()| {
             if outcome.action != vfs::CreateAction::Created {
@@ -366,6 +404,7 @@ fn open_blocking(job: Job) -> Result<Opened, NtStatus> {
         state,
         granted,
         maximal,
+        oplock: oplock_level,
     })
 }
 
@@ -383,8 +422,42 @@ fn apply_contexts(h: &dyn Handle, cc: &contexts::RequestContexts) -> Result<(), 
     Ok(())
 }
 
-/// Opens or creates a file, directory, stream or pipe.
-pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
+/// Opens or creates a file, directory, stream or pipe. A CREATE that breaks an oplock goes
+/// asynchronous until the break ends (MS-SMB2 3.3.5.9, 3.3.4.6), then runs again.
+pub async fn handle(ctx: Ctx) -> Outcome {
+    let slot = oplocks::WaitSlot::default();
+    match attempt(&ctx, &slot).await {
+        Err(s) if s == NtStatus::PENDING && slot.lock().is_some() => {}
+        r => return r.into(),
+    }
+    let cancel = Cancel::new();
+    let cancelled = cancel.clone();
+    let fut = async move {
+        loop {
+            let Some((state, w)) = slot.lock().take() else {
+                return Reply::error(NtStatus::INTERNAL_ERROR);
+            };
+            tokio::select! {
+                _ = state.wait_oplock(w) => {}
+                _ = cancelled.cancelled() => return Reply::error(NtStatus::CANCELLED),
+            }
+            let key = state.key;
+            drop(state);
+            ctx.conn.server.files.forget(key);
+            match attempt(&ctx, &slot).await {
+                Err(s) if s == NtStatus::PENDING && slot.lock().is_some() => continue,
+                r => return r.unwrap_or_else(Reply::error),
+            }
+        }
+    };
+    Outcome::Pending(PendingOp {
+        fut: Box::pin(fut),
+        cancel,
+    })
+}
+
+/// One run of a CREATE; STATUS_PENDING with `slot` filled when it must wait for a break.
+async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus> {
     let req = CreateRequest::decode(&ctx.msg).map_err(bad_request)?;
     let tree = dispatch::tree(&ctx)?;
     if tree.share.kind == ShareKind::Ipc {
@@ -458,6 +531,15 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
         cc: cc.clone(),
         open_id: file_id.volatile,
         caller,
+        oplock: oplocks::OplockJob::new(
+            ctx,
+            match req.requested_oplock_level.0 {
+                oplock::LEASE => oplock::NONE,
+                l => l,
+            },
+            file_id,
+            slot.clone(),
+        ),
     };
     let result = files::blocking(move || open_blocking(job))
         .await
@@ -505,7 +587,7 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     }));
     let body = body_of(|b| {
         CreateResponse {
-            oplock_level: OplockLevel::NONE,
+            oplock_level: OplockLevel(o.oplock),
             flags: 0,
             create_action: CreateAction(o.action as u32),
             creation_time: st.creation_time,
@@ -523,4 +605,28 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     let mut reply = Reply::ok(body);
     reply.file_id = Some(file_id);
     Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(access: u32, options: u32) -> CreateRequest {
+        CreateRequest {
+            desired_access: access,
+            create_options: options,
+            create_disposition: CreateDisposition::OPEN_IF,
+            impersonation_level: ImpersonationLevel(2),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn unbuffered_generic_write_is_accepted_explicit_append_is_not() {
+        // What the Linux client sends for an O_DIRECT open (fio --direct=1).
+        let linux = request(am::GENERIC_READ | am::GENERIC_WRITE, co::FILE_NO_INTERMEDIATE_BUFFERING);
+        assert!(validate(&linux).is_ok());
+        let append = request(am::FILE_APPEND_DATA, co::FILE_NO_INTERMEDIATE_BUFFERING);
+        assert_eq!(validate(&append).err(), Some(NtStatus::INVALID_PARAMETER));
+    }
 }
