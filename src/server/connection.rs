@@ -17,6 +17,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info_span, Instrument};
 
+/// How long an operation that went asynchronous in the middle of a compound chain may take
+/// before it is cancelled (the rest of the chain waits for it).
+const IN_CHAIN_ASYNC_GRACE: Duration = Duration::from_millis(500);
+
 /// The connection must be dropped (MS-SMB2 says "disconnect" for this protocol violation).
 #[derive(Debug)]
 pub struct Disconnect(pub &'static str);
@@ -239,6 +243,14 @@ impl Connection {
                 .await?;
             let reply = match outcome {
                 Ok(reply) => reply,
+                Err(op)
+                    if i + 1 == last
+                        && self.pending.len() >= limits.max_pending_per_connection as usize =>
+                {
+                    // Too many operations pending on this connection: refuse the new one.
+                    op.cancel.cancel();
+                    Reply::error(NtStatus::INSUFFICIENT_RESOURCES)
+                }
                 Err(op) if i + 1 == last => {
                     // Go asynchronous: interim response now, final one from a task.
                     let async_id = self
@@ -284,8 +296,41 @@ impl Connection {
                     });
                     continue;
                 }
-                // Not last in its chain: finish it in place.
-                Err(op) => op.fut.await,
+                // Not last in its chain: finish it in place, but never stall the connection
+                // on a wait only a CANCEL could end (the CANCEL could not reach it).
+                Err(op) => match hdr.command {
+                    // A change notification waits for an outside event: Windows fails it
+                    // (MS-SMB2 <footnote on 3.3.4.4>; smb2.compound.interim2).
+                    Command::CHANGE_NOTIFY => {
+                        op.cancel.cancel();
+                        let _ = op.fut.await;
+                        Reply::error(NtStatus::INTERNAL_ERROR)
+                    }
+                    // A blocking lock may wait forever: grant it if it comes soon, else
+                    // cancel it.
+                    Command::LOCK => {
+                        let mut fut = op.fut;
+                        match tokio::time::timeout(IN_CHAIN_ASYNC_GRACE, &mut fut).await {
+                            Ok(reply) => reply,
+                            Err(_) => {
+                                op.cancel.cancel();
+                                fut.await
+                            }
+                        }
+                    }
+                    // Anything else (an oplock break wait on CREATE) has its own bound.
+                    _ => {
+                        let reply = op.fut.await;
+                        // What run_one would have recorded for a synchronous answer.
+                        if let Some(f) = reply.file_id {
+                            related.file_id = Some(f);
+                        }
+                        if reply.status.is_error() && hdr.command == Command::CREATE {
+                            related.failed = Some(reply.status);
+                        }
+                        reply
+                    }
+                },
             };
             let (resp, signer) =
                 self.compose(&hdr, &msg, reply, session.as_ref(), encrypted.is_some());
@@ -329,6 +374,12 @@ impl Connection {
         } else {
             None
         };
+        if is_related && session.is_none() && session_id != 0 {
+            // A related request inheriting a session that does not exist (smb2.compound.invalid2).
+            related.session_id = session_id;
+            related.tree_id = tree_id;
+            return Ok((Ok(Reply::error(NtStatus::INVALID_PARAMETER)), None));
+        }
         let ctx = Ctx {
             conn: self.clone(),
             hdr: hdr.clone(),
@@ -350,6 +401,9 @@ impl Connection {
         let reply = match outcome {
             Outcome::Reply(r) => r,
             Outcome::Pending(op) => {
+                if let Some(f) = request_file_id(hdr.command, msg) {
+                    related.file_id = Some(f);
+                }
                 related.session_id = session_id;
                 related.tree_id = tree_id;
                 related.session = session.clone();
@@ -360,10 +414,12 @@ impl Connection {
         related.session_id = reply.session_id.unwrap_or(session_id);
         related.tree_id = reply.tree_id.unwrap_or(tree_id);
         related.session = session.clone();
-        if let Some(f) = reply.file_id {
+        if let Some(f) = reply.file_id.or_else(|| request_file_id(hdr.command, msg)) {
             related.file_id = Some(f);
         }
-        if reply.status.is_error() {
+        if reply.status.is_error() && hdr.command == Command::CREATE {
+            // Only a failed CREATE fails the related requests after it (MS-SMB2 3.3.5.2.7.2;
+            // Windows and Samba answer the others on their own).
             related.failed = Some(reply.status);
         }
         Ok((Ok(reply), session))
@@ -488,6 +544,13 @@ impl Connection {
     ) -> Result<(), Disconnect> {
         let n = out.len();
         for (i, (msg, signer)) in out.iter_mut().zip(sign_with).enumerate() {
+            if n > 1 {
+                // Every response of a compound chain is padded to 8 bytes, the last included
+                // (as Windows and Samba do; smb2.compound.compound-padding).
+                while msg.len() % 8 != 0 {
+                    msg.extend_from_slice(&[0]);
+                }
+            }
             if i + 1 < n {
                 while msg.len() % 8 != 0 {
                     msg.extend_from_slice(&[0]);
@@ -556,6 +619,25 @@ impl Connection {
             .await
             .map_err(|_| Disconnect("send failed"))
     }
+}
+
+/// The FileId a request names explicitly (not the all-ones "previous FileId"), for the commands
+/// whose body carries one: a related request after it inherits it (MS-SMB2 3.3.5.2.7.2).
+fn request_file_id(command: Command, msg: &[u8]) -> Option<FileId> {
+    let off = match command {
+        Command::CLOSE
+        | Command::FLUSH
+        | Command::LOCK
+        | Command::IOCTL
+        | Command::QUERY_DIRECTORY
+        | Command::CHANGE_NOTIFY => 8,
+        Command::READ | Command::WRITE | Command::SET_INFO => 16,
+        Command::QUERY_INFO => 24,
+        _ => return None,
+    };
+    let b = msg.get(HEADER_LEN + off..HEADER_LEN + off + 16)?;
+    let (_, id) = FileId::parse(b).ok()?;
+    (id != FileId::ANY).then_some(id)
 }
 
 /// What a related request inherits from the one before it (MS-SMB2 3.3.5.2.7.2).

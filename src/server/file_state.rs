@@ -68,6 +68,8 @@ pub struct FileStateInner {
     pub delete_pending: bool,
     /// Byte-range locks.
     pub locks: Vec<ByteLock>,
+    /// Oplocks of the opens (MS-FSA 2.1.5.17; [`super::oplock`]).
+    pub oplocks: super::oplock::Oplocks,
 }
 
 /// State of one file.
@@ -79,6 +81,8 @@ pub struct FileState {
     pub inner: Mutex<FileStateInner>,
     /// Woken whenever locks are released, for blocked lock requests.
     pub unlocked: tokio::sync::Notify,
+    /// Woken when an oplock break ends (acknowledged, closed, broken), for waiting CREATEs.
+    pub oplock_changed: tokio::sync::Notify,
 }
 
 fn data_access(a: u32) -> (bool, bool, bool) {
@@ -135,9 +139,13 @@ impl FileState {
         let unlocked = inner.locks.len() != before;
         inner.opens.retain(|e| e.open != open);
         let last = inner.opens.is_empty();
+        let oplock_changed = inner.oplocks.release(open);
         drop(inner);
         if unlocked {
             self.unlocked.notify_waiters();
+        }
+        if oplock_changed {
+            self.oplock_changed.notify_waiters();
         }
         last
     }

@@ -12,6 +12,7 @@ pub mod handlers;
 pub mod listener;
 pub mod notify_bus;
 pub mod open;
+pub mod oplock;
 pub mod rpc;
 pub mod session;
 pub mod share;

@@ -35,7 +35,7 @@ def bad_signature(dialect):
     conn = Connection(uuid.uuid4(), host, port, require_signing=True)
     conn.connect(dialect=dialect, timeout=10)
     try:
-        s = Session(conn, user, password)
+        s = Session(conn, user, password, require_encryption=False)
         s.connect()
         echo(conn, s)
         good = s.signing_key

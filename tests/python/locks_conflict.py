@@ -9,7 +9,6 @@ import uuid
 
 from smbprotocol.connection import Connection, Dialects
 from smbprotocol.exceptions import SMBResponseException
-from smbprotocol.header import NtStatus
 from smbprotocol.open import (
     CreateDisposition,
     CreateOptions,
@@ -26,6 +25,9 @@ from smbprotocol.tree import TreeConnect
 host, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 results = []
 GENERIC_READ_WRITE = 0x80000000 | 0x40000000
+STATUS_PENDING = 0x00000103
+STATUS_LOCK_NOT_GRANTED = 0xC0000055
+STATUS_RANGE_NOT_LOCKED = 0xC000007E
 EX, SH = LockFlags.SMB2_LOCKFLAG_EXCLUSIVE_LOCK, LockFlags.SMB2_LOCKFLAG_SHARED_LOCK
 UN, FI = LockFlags.SMB2_LOCKFLAG_UNLOCK, LockFlags.SMB2_LOCKFLAG_FAIL_IMMEDIATELY
 
@@ -42,7 +44,7 @@ class Client:
     def __init__(self, dialect):
         self.conn = Connection(uuid.uuid4(), host, port)
         self.conn.connect(dialect=dialect, timeout=10)
-        self.session = Session(self.conn, user, password)
+        self.session = Session(self.conn, user, password, require_encryption=False)
         self.session.connect()
         self.tree = TreeConnect(self.session, rf"\\{host}\share")
         self.tree.connect()
@@ -88,20 +90,20 @@ def blocking_lock_released_by_other_session(dialect):
         fa, fb = a.open(name), b.open(name)
         fa.lock([element(0, 10, EX | FI)])
         # A conflicting fail-immediately lock is refused.
-        expect_status(NtStatus.STATUS_LOCK_NOT_GRANTED, lambda: fb.lock([element(5, 1, SH | FI)]))
+        expect_status(STATUS_LOCK_NOT_GRANTED, lambda: fb.lock([element(5, 1, SH | FI)]))
         # A blocking one waits ...
         msg, recv = fb.lock([element(5, 1, EX)], send=False)
         req = b.conn.send(msg, b.session.session_id, b.tree.tree_connect_id)
         time.sleep(0.5)
-        if req.response is not None and req.response["status"].get_value() != NtStatus.STATUS_PENDING:
+        if req.response is not None and req.response["status"].get_value() != STATUS_PENDING:
             raise AssertionError("the blocking lock completed while the range was locked")
         # ... until the other session unlocks.
         fa.lock([element(0, 10, UN)])
         recv(req)  # raises on a failure status
         # Now session A conflicts with B's lock.
-        expect_status(NtStatus.STATUS_LOCK_NOT_GRANTED, lambda: fa.lock([element(5, 1, SH | FI)]))
+        expect_status(STATUS_LOCK_NOT_GRANTED, lambda: fa.lock([element(5, 1, SH | FI)]))
         fb.lock([element(5, 1, UN)])
-        expect_status(NtStatus.STATUS_RANGE_NOT_LOCKED, lambda: fb.lock([element(5, 1, UN)]))
+        expect_status(STATUS_RANGE_NOT_LOCKED, lambda: fb.lock([element(5, 1, UN)]))
         fa.close()
         fb.close()
     finally:

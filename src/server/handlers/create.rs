@@ -12,7 +12,9 @@
 //! on a read-only file), and the sharing check with registration of the share entry
 //! (MS-FSA 2.1.5.1.2.2, [`crate::server::file_state::sharing_ok`]; a delete-pending file is
 //! STATUS_DELETE_PENDING). EAs and the security descriptor of the contexts are applied to a
-//! created, overwritten or superseded file. No oplocks, leases or durable handles are granted.
+//! created, overwritten or superseded file. Oplocks ([`oplocks`]) break around the sharing check
+//! and are granted with the share entry; a CREATE that must wait for a break goes asynchronous.
+//! No leases or durable handles are granted.
 mod access;
 mod acl;
 mod contexts;
@@ -20,9 +22,9 @@ mod oplocks;
 
 use super::{bad_request, body_of, files, info, pipe};
 use crate::server::dispatch::{self, Cancel, Ctx, Outcome, PendingOp, Reply};
-use crate::server::oplock::{self, Phase};
 use crate::server::file_state::{self, FileState, ShareEntry};
 use crate::server::open::{FileOpen, Open, OpenKind};
+use crate::server::oplock::{self, Phase};
 use crate::server::share::ShareKind;
 use crate::server::Server;
 use crate::vfs::{self, FileStat, Handle, OpenRequest, SharePath};
@@ -243,17 +245,31 @@ fn precheck_sharing(job: &Job, access: u32) -> Result<(), NtStatus> {
     } else {
         // Oplocks break before the file is truncated (MS-FSA 2.1.5.1.2).
         let o = &job.oplock;
-        o.check(&state, &mut inner, access, true, Phase::BeforeSharing, &mut notices)
-            .and_then(|()| {
-                if file_state::sharing_ok(&inner.opens, access, job.share_access) {
-                    Ok(())
-                } else {
-                    Err(NtStatus::SHARING_VIOLATION)
-                }
-            })
-            .and_then(|()| {
-                o.check(&state, &mut inner, access, true, Phase::AfterSharing, &mut notices)
-            })
+        o.check(
+            &state,
+            &mut inner,
+            access,
+            true,
+            Phase::BeforeSharing,
+            &mut notices,
+        )
+        .and_then(|()| {
+            if file_state::sharing_ok(&inner.opens, access, job.share_access) {
+                Ok(())
+            } else {
+                Err(NtStatus::SHARING_VIOLATION)
+            }
+        })
+        .and_then(|()| {
+            o.check(
+                &state,
+                &mut inner,
+                access,
+                true,
+                Phase::AfterSharing,
+                &mut notices,
+            )
+        })
     };
     drop(inner);
     oplock::send(notices);
@@ -340,25 +356,39 @@ fn open_blocking(job: Job) -> Result<Opened, NtStatus> {
         } else {
             // MS-FSA 2.1.5.1.2: a batch oplock breaks before the sharing check, the others
             // after it.
-            o.check(&state, &mut inner, granted, overwrite, Phase::BeforeSharing, &mut notices)
-                .and_then(|()| {
-                    if file_state::sharing_ok(&inner.opens, granted, job.share_access) {
-                        Ok(())
-                    } else {
-                        Err(NtStatus::SHARING_VIOLATION)
-                    }
-                })
-                .and_then(|()| {
-                    o.check(&state, &mut inner, granted, overwrite, Phase::AfterSharing, &mut notices)
-                })
-                .map(|()| {
-                    inner.opens.push(ShareEntry {
-                        open: job.open_id,
-                        access: granted,
-                        share: job.share_access,
-                    });
-                    o.grant(&mut inner, stat.is_dir)
-                })
+            o.check(
+                &state,
+                &mut inner,
+                granted,
+                overwrite,
+                Phase::BeforeSharing,
+                &mut notices,
+            )
+            .and_then(|()| {
+                if file_state::sharing_ok(&inner.opens, granted, job.share_access) {
+                    Ok(())
+                } else {
+                    Err(NtStatus::SHARING_VIOLATION)
+                }
+            })
+            .and_then(|()| {
+                o.check(
+                    &state,
+                    &mut inner,
+                    granted,
+                    overwrite,
+                    Phase::AfterSharing,
+                    &mut notices,
+                )
+            })
+            .map(|()| {
+                inner.opens.push(ShareEntry {
+                    open: job.open_id,
+                    access: granted,
+                    share: job.share_access,
+                });
+                o.grant(&mut inner, stat.is_dir)
+            })
         }
     };
     oplock::send(notices);
@@ -459,9 +489,9 @@ pub async fn handle(ctx: Ctx) -> Outcome {
 /// One run of a CREATE; STATUS_PENDING with `slot` filled when it must wait for a break.
 async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus> {
     let req = CreateRequest::decode(&ctx.msg).map_err(bad_request)?;
-    let tree = dispatch::tree(&ctx)?;
+    let tree = dispatch::tree(ctx)?;
     if tree.share.kind == ShareKind::Ipc {
-        return pipe::create(&ctx, tree, &req);
+        return pipe::create(ctx, tree, &req);
     }
     let vfs = tree.share.vfs.clone().ok_or(NtStatus::INVALID_PARAMETER)?;
     let params = validate(&req)?;
@@ -513,7 +543,7 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
         return Err(NtStatus::INSUFFICIENT_RESOURCES);
     }
     let caller = acl::Caller {
-        token: info::security::session_token(&ctx)?,
+        token: info::security::session_token(ctx)?,
         group: info::security::domain_member(&server.guid, info::security::DOMAIN_GROUP_RID_NONE),
     };
     let file_id = server.opens.new_file_id();
@@ -624,7 +654,10 @@ mod tests {
     #[test]
     fn unbuffered_generic_write_is_accepted_explicit_append_is_not() {
         // What the Linux client sends for an O_DIRECT open (fio --direct=1).
-        let linux = request(am::GENERIC_READ | am::GENERIC_WRITE, co::FILE_NO_INTERMEDIATE_BUFFERING);
+        let linux = request(
+            am::GENERIC_READ | am::GENERIC_WRITE,
+            co::FILE_NO_INTERMEDIATE_BUFFERING,
+        );
         assert!(validate(&linux).is_ok());
         let append = request(am::FILE_APPEND_DATA, co::FILE_NO_INTERMEDIATE_BUFFERING);
         assert_eq!(validate(&append).err(), Some(NtStatus::INVALID_PARAMETER));

@@ -1,6 +1,8 @@
 //! Routing of the commands that work on opens (CREATE through OPLOCK_BREAK), and cleanup of
 //! opens when a tree, a session or a connection goes away.
-use super::{close, create, dir, flush, info, ioctl, lock, notify, pipe, read, write};
+use super::{
+    close, create, dir, flush, info, ioctl, lock, notify, oplock_break, pipe, read, write,
+};
 use crate::server::dispatch::{Ctx, Outcome, Reply};
 use crate::server::open::{Open, OpenKind};
 use crate::server::session::Session;
@@ -11,7 +13,7 @@ use std::sync::Arc;
 /// Runs the handler of a file command.
 pub async fn handle(ctx: Ctx) -> Outcome {
     match ctx.hdr.command {
-        Command::CREATE => create::handle(ctx).await.into(),
+        Command::CREATE => create::handle(ctx).await,
         Command::CLOSE => close::handle(ctx).await.into(),
         Command::FLUSH => flush::handle(ctx).await.into(),
         Command::READ => read::handle(ctx).await.into(),
@@ -27,7 +29,7 @@ pub async fn handle(ctx: Ctx) -> Outcome {
         Command::CHANGE_NOTIFY => notify::handle(ctx).await,
         Command::QUERY_INFO => info::query(ctx).await.into(),
         Command::SET_INFO => info::set(ctx).await.into(),
-        Command::OPLOCK_BREAK => Outcome::Reply(Reply::error(NtStatus::INVALID_OPLOCK_PROTOCOL)),
+        Command::OPLOCK_BREAK => oplock_break::handle(ctx).await.into(),
         _ => Outcome::Reply(Reply::error(NtStatus::INVALID_PARAMETER)),
     }
 }
@@ -36,7 +38,7 @@ pub async fn handle(ctx: Ctx) -> Outcome {
 /// all ones meaning the previous request's (MS-SMB2 3.3.5.2.7.2).
 pub fn find_open(ctx: &Ctx, id: FileId) -> Result<Arc<Open>, NtStatus> {
     let id = if id == FileId::ANY {
-        ctx.related_file_id.ok_or(NtStatus::INVALID_PARAMETER)?
+        ctx.related_file_id.ok_or(NtStatus::FILE_CLOSED)?
     } else {
         id
     };

@@ -100,7 +100,25 @@ pub async fn handle(ctx: &Ctx, open: Arc<Open>, req: &IoctlRequest) -> Result<Re
             copychunk::copychunk(ctx, &open, req).await
         }
         FSCTL_QUERY_NETWORK_INTERFACE_INFO => network_interfaces(ctx, req),
-        FSCTL_GET_COMPRESSION | FSCTL_SET_COMPRESSION => Err(NtStatus::NOT_SUPPORTED),
+        // No compression: files report COMPRESSION_FORMAT_NONE (as WS2016 on a file system
+        // without compression) and only NONE may be set (MS-FSA 2.1.5.9.7, 2.1.5.9.30).
+        FSCTL_GET_COMPRESSION => {
+            if req.max_output_response < 2 {
+                return Err(NtStatus::INVALID_PARAMETER);
+            }
+            out(NtStatus::SUCCESS, vec![0, 0])
+        }
+        FSCTL_SET_COMPRESSION => {
+            let f = req.input.get(..2).ok_or(NtStatus::INVALID_PARAMETER)?;
+            if open.granted_access & (FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES) == 0 {
+                return Err(NtStatus::ACCESS_DENIED);
+            }
+            match u16::from_le_bytes([f[0], f[1]]) {
+                0 => out(NtStatus::SUCCESS, vec![]),
+                1 | 2 => Err(NtStatus::NOT_SUPPORTED),
+                _ => Err(NtStatus::INVALID_PARAMETER),
+            }
+        }
         _ => Err(NtStatus::INVALID_DEVICE_REQUEST),
     }
 }
@@ -197,9 +215,6 @@ async fn allocated_ranges(
         return Err(NtStatus::INVALID_PARAMETER);
     }
     let max = req.max_output_response as usize / FileAllocatedRangeBuffer::LEN;
-    if max == 0 {
-        return Err(NtStatus::BUFFER_TOO_SMALL);
-    }
     if open.granted_access & FILE_READ_DATA == 0 {
         return Err(NtStatus::ACCESS_DENIED);
     }
@@ -219,10 +234,13 @@ async fn allocated_ranges(
             });
         }
         // One more than fits, to know whether the output overflowed.
-        h.allocated_ranges(off, len, max.saturating_add(1).min(1 << 16))
+        h.allocated_ranges(off, len, max.clamp(1, 1 << 16) + 1)
     })
     .await?
     .map_err(|e| e.status())?;
+    if max == 0 && !ranges.is_empty() {
+        return Err(NtStatus::BUFFER_TOO_SMALL);
+    }
     let overflow = ranges.len() > max;
     let list: Vec<FileAllocatedRangeBuffer> = ranges
         .into_iter()

@@ -194,8 +194,11 @@ pub async fn handle(ctx: Ctx) -> Outcome {
     }
 }
 
+/// A blocking lock that must wait: its open, the file's state and the range.
+type Blocked = (Arc<Open>, Arc<FileState>, LockRange);
+
 /// Does everything that can be done at once; returns the blocked lock that must wait.
-fn run(ctx: &Ctx) -> Result<Option<(Arc<Open>, Arc<FileState>, LockRange)>, NtStatus> {
+fn run(ctx: &Ctx) -> Result<Option<Blocked>, NtStatus> {
     let req = LockRequest::decode(&ctx.msg).map_err(bad_request)?;
     let open = files::find_open(ctx, req.file_id)?;
     let file = open.file().ok_or(NtStatus::INVALID_PARAMETER)?;

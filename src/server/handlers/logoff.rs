@@ -10,5 +10,5 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     let session = ctx.session()?.clone();
     ctx.conn.server.sessions.remove(&session.id);
     crate::server::handlers::files::close_session(&ctx.conn.server, &session).await;
-    Ok(Reply::ok(body_of(|b| LogoffResponse::default().encode(b))))
+    Ok(Reply::ok(body_of(|b| LogoffResponse.encode(b))))
 }

@@ -13,6 +13,7 @@ pub mod lock;
 pub mod logoff;
 pub mod negotiate;
 pub mod notify;
+pub mod oplock_break;
 pub mod pipe;
 pub mod read;
 pub mod session_setup;

@@ -117,12 +117,29 @@ fn ended(server: &Server, open: &Open, cancel: &Cancel) -> Option<NtStatus> {
     pending.then_some(NtStatus::DELETE_PENDING)
 }
 
+/// A waiting request's place in its watch's queue; leaving (also by being dropped) lets the
+/// next request look.
+struct Ticket {
+    id: u64,
+    watch: Arc<Watch>,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.watch.dequeue_waiter(self.id);
+    }
+}
+
 fn wait(ctx: &Ctx, open: Arc<Open>, watch: Arc<Watch>, len: u32) -> PendingOp {
     let cancel = Cancel::new();
     let c = cancel.clone();
     let server = ctx.conn.server.clone();
-    let ticket = watch.enqueue_waiter();
+    let ticket = Ticket {
+        id: watch.enqueue_waiter(),
+        watch: watch.clone(),
+    };
     let fut = async move {
+        let ticket = ticket;
         let reply = loop {
             let woken = watch.wake.notified();
             tokio::pin!(woken);
@@ -130,7 +147,7 @@ fn wait(ctx: &Ctx, open: Arc<Open>, watch: Arc<Watch>, len: u32) -> PendingOp {
             if let Some(s) = ended(&server, &open, &c) {
                 break Reply::error(s);
             }
-            if watch.is_first(ticket) {
+            if watch.is_first(ticket.id) {
                 if let Some(r) = watch.take(len) {
                     break taken(r);
                 }
@@ -141,7 +158,7 @@ fn wait(ctx: &Ctx, open: Arc<Open>, watch: Arc<Watch>, len: u32) -> PendingOp {
                 _ = tokio::time::sleep(POLL) => {}
             }
         };
-        watch.dequeue_waiter(ticket);
+        drop(ticket);
         reply
     };
     PendingOp {

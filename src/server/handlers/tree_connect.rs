@@ -73,7 +73,5 @@ pub async fn disconnect(ctx: Ctx) -> Result<Reply, NtStatus> {
     let session = ctx.session()?.clone();
     session.trees.remove(&tree.id);
     crate::server::handlers::files::close_tree(&ctx.conn.server, &session, tree.id).await;
-    Ok(Reply::ok(body_of(|b| {
-        TreeDisconnectResponse.encode(b)
-    })))
+    Ok(Reply::ok(body_of(|b| TreeDisconnectResponse.encode(b))))
 }

@@ -61,6 +61,8 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     if !append {
         check_range(req.offset, length)?;
     }
+    // MS-FSA 2.1.4.12: a write breaks every level II oplock of the stream to none.
+    f.state.break_level2();
     let h = f.handle.clone();
     let state = f.state.clone();
     let id = open.file_id.volatile;

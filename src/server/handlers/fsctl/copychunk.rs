@@ -23,6 +23,9 @@ use std::sync::Arc;
 /// Last four bytes of every resume key rsmbd hands out ("rsmb").
 const TAG: [u8; 4] = *b"rsmb";
 
+/// Size of the SRV_REQUEST_RESUME_KEY response as Windows sends it.
+const RESUME_KEY_RESPONSE_LEN: usize = 32;
+
 /// The resume key of an open.
 fn key_of(open: &Open) -> [u8; RESUME_KEY_LEN] {
     let mut k = [0u8; RESUME_KEY_LEN];
@@ -53,7 +56,7 @@ fn open_of(ctx: &Ctx, k: &[u8; RESUME_KEY_LEN]) -> Option<Arc<Open>> {
 
 /// FSCTL_SRV_REQUEST_RESUME_KEY (MS-SMB2 3.3.5.15.5).
 pub fn resume_key(_ctx: &Ctx, open: &Arc<Open>, req: &IoctlRequest) -> Result<Reply, NtStatus> {
-    if (req.max_output_response as usize) < SrvRequestResumeKey::LEN {
+    if (req.max_output_response as usize) < RESUME_KEY_RESPONSE_LEN {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     let mut b = BytesMut::new();
@@ -63,6 +66,8 @@ pub fn resume_key(_ctx: &Ctx, open: &Arc<Open>, req: &IoctlRequest) -> Result<Re
     }
     .encode(&mut b)
     .map_err(|_| NtStatus::INTERNAL_ERROR)?;
+    // ContextLength 0 followed by 4 reserved bytes, as Windows sends it (32 bytes in all).
+    b.resize(RESUME_KEY_RESPONSE_LEN, 0);
     Ok(ioctl_reply(
         NtStatus::SUCCESS,
         req,
@@ -119,7 +124,8 @@ pub async fn copychunk(ctx: &Ctx, dest: &Arc<Open>, req: &IoctlRequest) -> Resul
     if sfile.is_dir || dfile.is_dir {
         return Err(NtStatus::INVALID_DEVICE_REQUEST);
     }
-    let mut total: u64 = 0;
+    // Failures while copying still answer with what was written so far (MS-SMB2 3.3.5.15.6).
+    let mut done = SrvCopychunkResponse::default();
     for c in &copy.chunks {
         let len = u64::from(c.length);
         if !sfile
@@ -129,7 +135,7 @@ pub async fn copychunk(ctx: &Ctx, dest: &Arc<Open>, req: &IoctlRequest) -> Resul
                 .state
                 .io_allowed(dest.file_id.volatile, c.target_offset, len, true)
         {
-            return Err(NtStatus::FILE_LOCK_CONFLICT);
+            return Ok(response(NtStatus::FILE_LOCK_CONFLICT, req, dest, done));
         }
         let (s, d) = (sfile.handle.clone(), dfile.handle.clone());
         let (so, to) = (c.source_offset, c.target_offset);
@@ -140,23 +146,17 @@ pub async fn copychunk(ctx: &Ctx, dest: &Arc<Open>, req: &IoctlRequest) -> Resul
             }
             d.copy_range(s.as_ref(), so, to, len)
         })
-        .await?
-        .map_err(|e| e.status())?;
-        if copied < len {
-            return Err(NtStatus::INVALID_VIEW_SIZE);
+        .await?;
+        match copied {
+            Ok(n) if n == len => {
+                done.chunks_written += 1;
+                done.total_bytes_written = done.total_bytes_written.saturating_add(c.length);
+            }
+            Ok(_) => return Ok(response(NtStatus::INVALID_VIEW_SIZE, req, dest, done)),
+            Err(e) => return Ok(response(e.status(), req, dest, done)),
         }
-        total += copied;
     }
-    Ok(response(
-        NtStatus::SUCCESS,
-        req,
-        dest,
-        SrvCopychunkResponse {
-            chunks_written: copy.chunks.len() as u32,
-            chunk_bytes_written: 0,
-            total_bytes_written: total.min(u64::from(u32::MAX)) as u32,
-        },
-    ))
+    Ok(response(NtStatus::SUCCESS, req, dest, done))
 }
 
 #[cfg(test)]

@@ -184,6 +184,8 @@ pub async fn set(
             if f.is_dir || info.end_of_file > i64::MAX as u64 {
                 return Err(NtStatus::INVALID_PARAMETER);
             }
+            // MS-FSA 2.1.4.12: a size change breaks level II oplocks.
+            f.state.break_level2();
             let h = f.handle.clone();
             run(move || h.set_len(info.end_of_file)).await?;
             let path = f.handle.path();
@@ -213,6 +215,7 @@ pub async fn set(
             if f.is_dir || info.allocation_size > i64::MAX as u64 {
                 return Err(NtStatus::INVALID_PARAMETER);
             }
+            f.state.break_level2();
             let h = f.handle.clone();
             run(move || h.allocate(info.allocation_size)).await
         }
@@ -347,6 +350,48 @@ fn has_open_beneath(server: &crate::server::Server, open: &Open, dir: &SharePath
     })
 }
 
+/// A rename into a directory that is open with DELETE access elsewhere is a sharing violation,
+/// and into a delete-pending one STATUS_DELETE_PENDING (as Windows; smb2.oplock.exclusive6,
+/// batch19).
+async fn dst_parent_check(
+    server: &Arc<crate::server::Server>,
+    vfs: &Arc<dyn crate::vfs::Share>,
+    to: &SharePath,
+) -> Result<(), NtStatus> {
+    let vfs = vfs.clone();
+    let parent = to.parent();
+    let st = files::blocking(move || {
+        let req = crate::vfs::OpenRequest {
+            read: false,
+            ..Default::default()
+        };
+        vfs.open(&parent, &req).and_then(|(h, _)| h.stat()).ok()
+    })
+    .await?;
+    let Some(st) = st else {
+        return Ok(());
+    };
+    let key = crate::server::handlers::create::state_key(&st, None);
+    let state = server.files.get_or_create(key);
+    let r = {
+        let inner = state.inner.lock();
+        if inner.delete_pending {
+            Err(NtStatus::DELETE_PENDING)
+        } else if inner
+            .opens
+            .iter()
+            .any(|e| e.access & crate::server::file_state::DELETE != 0)
+        {
+            Err(NtStatus::SHARING_VIOLATION)
+        } else {
+            Ok(())
+        }
+    };
+    drop(state);
+    server.files.forget(key);
+    r
+}
+
 /// Parses the target name of a rename or link like a CREATE name (MS-SMB2 3.3.5.21.1).
 fn target_path(name: &str) -> Result<SharePath, NtStatus> {
     if name.is_empty() {
@@ -392,6 +437,9 @@ async fn rename(
     if f.is_dir && !link && has_open_beneath(&server, open, &source) {
         // MS-FSA 2.1.5.14.11: a directory with open files beneath it cannot be renamed.
         return Err(NtStatus::ACCESS_DENIED);
+    }
+    if !link && to.stream().is_none() {
+        dst_parent_check(&server, &vfs, &to).await?;
     }
     let h = f.handle.clone();
     let probe_vfs = vfs.clone();
