@@ -67,6 +67,8 @@ pub struct Connection {
     next_async_id: std::sync::atomic::AtomicU64,
     /// A session was established on this connection (it is then no longer "idle").
     pub authenticated: std::sync::atomic::AtomicBool,
+    /// Fired by a request task that found a protocol violation: the connection is dropped.
+    pub kill: tokio::sync::Notify,
 }
 
 /// A pending asynchronous operation, as CANCEL finds it.
@@ -102,6 +104,7 @@ pub async fn serve(
         pending: dashmap::DashMap::new(),
         next_async_id: std::sync::atomic::AtomicU64::new(1),
         authenticated: false.into(),
+        kill: tokio::sync::Notify::new(),
     });
     let span = info_span!("conn", id = conn.id, peer = %conn.writer.peer());
     async {
@@ -123,6 +126,7 @@ pub async fn serve(
             let frame = tokio::select! {
                 f = next => f,
                 _ = shutdown.changed() => break,
+                _ = conn.kill.notified() => break,
             };
             match frame {
                 Ok(Some(f)) => {
@@ -217,11 +221,11 @@ impl Connection {
         let limits = &self.server.config.limits;
         let elements = compound::split_compound(&frame, limits.max_compound_elements as usize)
             .map_err(|_| Disconnect("malformed compound chain"))?;
-        let mut out: Vec<BytesMut> = Vec::with_capacity(elements.len());
-        let mut sign_with: Vec<Option<Arc<Signer>>> = Vec::with_capacity(elements.len());
-        let mut related = RelatedState::default();
-        let last = elements.len();
-        for (i, msg) in elements.into_iter().enumerate() {
+        // In arrival order, before anything runs: headers, CANCEL, and the MessageId window
+        // (MS-SMB2 3.3.5.2.3 checks a request on receipt).
+        let mut chain = Vec::with_capacity(elements.len());
+        let mut inline = false;
+        for msg in elements {
             let hdr = Header::decode(&msg).map_err(|_| Disconnect("bad header"))?;
             if hdr.is_response() {
                 return Err(Disconnect("response flag in a request"));
@@ -230,14 +234,52 @@ impl Connection {
                 dispatch::cancel(self, &hdr);
                 continue;
             }
-            if i == 0 && hdr.is_related() {
-                // MS-SMB2 3.3.5.2.7.2: the first request may not be related.
-                related.failed = Some(NtStatus::INVALID_PARAMETER);
-            }
             self.credits
                 .lock()
                 .consume(hdr.message_id, hdr.credit_charge)
                 .map_err(|_| Disconnect("MessageId outside the credit window"))?;
+            // Negotiation and authentication feed the preauth hash in order: run them here.
+            inline |= matches!(
+                hdr.command,
+                Command::NEGOTIATE | Command::SESSION_SETUP | Command::LOGOFF
+            );
+            chain.push((hdr, msg));
+        }
+        if chain.is_empty() {
+            return Ok(());
+        }
+        if inline {
+            return self.run_chain(chain, encrypted).await;
+        }
+        // Everything else runs beside the reader, so requests proceed concurrently (as far as
+        // the credits allow) and an operation waiting on this same connection -- a CREATE
+        // breaking an oplock the connection itself holds -- cannot block reading the answer.
+        let conn = self.clone();
+        tokio::spawn(async move {
+            if let Err(Disconnect(why)) = conn.run_chain(chain, encrypted).await {
+                debug!(why, "disconnecting");
+                conn.kill.notify_one();
+            }
+        });
+        Ok(())
+    }
+
+    /// Runs the requests of one compound chain in order and sends their responses.
+    async fn run_chain(
+        self: &Arc<Self>,
+        chain: Vec<(Header, Bytes)>,
+        encrypted: Option<Arc<Session>>,
+    ) -> Result<(), Disconnect> {
+        let limits = &self.server.config.limits;
+        let mut out: Vec<BytesMut> = Vec::with_capacity(chain.len());
+        let mut sign_with: Vec<Option<Arc<Signer>>> = Vec::with_capacity(chain.len());
+        let mut related = RelatedState::default();
+        let last = chain.len();
+        for (i, (hdr, msg)) in chain.into_iter().enumerate() {
+            if i == 0 && hdr.is_related() {
+                // MS-SMB2 3.3.5.2.7.2: the first request may not be related.
+                related.failed = Some(NtStatus::INVALID_PARAMETER);
+            }
             let (outcome, session) = self
                 .run_one(&hdr, &msg, encrypted.clone(), &mut related)
                 .await?;
