@@ -62,7 +62,7 @@ fn negotiate_msg(message_id: u64, credits: u16) -> Vec<u8> {
 
 fn echo_msg(message_id: u64, credits: u16) -> Vec<u8> {
     message(&header(Command::ECHO, message_id, credits), |o| {
-        EchoRequest::default().encode(o)
+        EchoRequest.encode(o)
     })
 }
 
@@ -266,13 +266,13 @@ fn bogus_session_setup_blobs() {
     for (what, blob) in blobs {
         let mut s = negotiated(&server);
         s.write_all(&frame(&session_setup_msg(1, &blob))).unwrap();
-        match response(&mut s) {
-            Some(h) => assert!(
+        // Dropping the connection is an acceptable answer too.
+        if let Some(h) = response(&mut s) {
+            assert!(
                 h.status >= 0xC000_0000,
                 "{what}: status {:#x}, wanted an error",
                 h.status
-            ),
-            None => {} // Dropping the connection is an acceptable answer too.
+            );
         }
         still_serving(&mut server);
     }

@@ -66,8 +66,30 @@ pub async fn finish(server: &Arc<Server>, open: Arc<Open>) -> Result<(), NtStatu
     if delete {
         if let Some(vfs) = open.tree.share.vfs.clone() {
             let h = f.handle.clone();
+            let path = f.handle.path();
             match files::blocking(move || vfs.delete(&*h)).await {
-                Ok(Ok(())) => {}
+                Ok(Ok(())) => {
+                    use crate::wire::change_notify::{
+                        completion_filter as cf, notify_action as na,
+                    };
+                    let (act, filter) = if path.stream().is_some() {
+                        (
+                            na::FILE_ACTION_REMOVED_STREAM,
+                            cf::FILE_NOTIFY_CHANGE_STREAM_NAME,
+                        )
+                    } else if f.is_dir {
+                        (na::FILE_ACTION_REMOVED, cf::FILE_NOTIFY_CHANGE_DIR_NAME)
+                    } else {
+                        (na::FILE_ACTION_REMOVED, cf::FILE_NOTIFY_CHANGE_FILE_NAME)
+                    };
+                    crate::server::notify_bus::report(
+                        server,
+                        &open.tree.share.name,
+                        &path,
+                        act,
+                        filter,
+                    );
+                }
                 Ok(Err(e)) => {
                     debug!(name = %open.name, status = ?e.status(), "delete on close failed")
                 }

@@ -588,6 +588,7 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
         }
     };
     let st = o.stat;
+    report_creation(&server, &tree, &o.handle.path(), o.action, st.is_dir);
     let contexts = contexts::response(&cc, o.maximal, st.file_id, st.dev);
     server.opens.insert(Arc::new(Open {
         file_id,
@@ -635,6 +636,35 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
     let mut reply = Reply::ok(body);
     reply.file_id = Some(file_id);
     Ok(reply)
+}
+
+/// Tells directory watchers what this CREATE changed (MS-SMB2 3.3.5.19 via the notify bus).
+fn report_creation(
+    server: &Server,
+    tree: &crate::server::session::TreeConnect,
+    path: &SharePath,
+    action: vfs::CreateAction,
+    is_dir: bool,
+) {
+    use crate::wire::change_notify::{completion_filter as cf, notify_action as na};
+    let (act, filter) = match action {
+        vfs::CreateAction::Opened => return,
+        vfs::CreateAction::Created if path.stream().is_some() => (
+            na::FILE_ACTION_ADDED_STREAM,
+            cf::FILE_NOTIFY_CHANGE_STREAM_NAME,
+        ),
+        vfs::CreateAction::Created if is_dir => {
+            (na::FILE_ACTION_ADDED, cf::FILE_NOTIFY_CHANGE_DIR_NAME)
+        }
+        vfs::CreateAction::Created => (na::FILE_ACTION_ADDED, cf::FILE_NOTIFY_CHANGE_FILE_NAME),
+        vfs::CreateAction::Superseded | vfs::CreateAction::Overwritten => (
+            na::FILE_ACTION_MODIFIED,
+            cf::FILE_NOTIFY_CHANGE_SIZE
+                | cf::FILE_NOTIFY_CHANGE_LAST_WRITE
+                | cf::FILE_NOTIFY_CHANGE_ATTRIBUTES,
+        ),
+    };
+    crate::server::notify_bus::report(server, &tree.share.name, path, act, filter);
 }
 
 #[cfg(test)]

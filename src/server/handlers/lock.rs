@@ -219,12 +219,20 @@ fn run(ctx: &Ctx) -> Result<Option<Blocked>, NtStatus> {
             }
             r.map(|_| None)
         }
-        LockPlan::Lock { ranges, blocking } => match try_lock(&mut state.inner.lock(), id, &ranges)
-        {
-            Ok(()) => Ok(None),
-            Err(_) if blocking => Ok(Some((open.clone(), state.clone(), ranges[0]))),
-            Err(e) => Err(e),
-        },
+        LockPlan::Lock { ranges, blocking } => {
+            // Bind the result first: the state's guard must be gone before breaking oplocks,
+            // which takes the same lock.
+            let locked = try_lock(&mut state.inner.lock(), id, &ranges);
+            match locked {
+                Ok(()) => {
+                    // A byte-range lock breaks LEVEL_II oplocks to none (MS-FSA 2.1.4.12).
+                    state.break_level2();
+                    Ok(None)
+                }
+                Err(_) if blocking => Ok(Some((open.clone(), state.clone(), ranges[0]))),
+                Err(e) => Err(e),
+            }
+        }
     }
 }
 
@@ -246,7 +254,9 @@ fn wait_for_lock(ctx: &Ctx, open: Arc<Open>, state: Arc<FileState>, range: LockR
             if server.opens.get(id, sid, tid).is_none() {
                 return Reply::error(NtStatus::RANGE_NOT_LOCKED);
             }
-            if try_lock(&mut state.inner.lock(), id.volatile, &[range]).is_ok() {
+            let locked = try_lock(&mut state.inner.lock(), id.volatile, &[range]).is_ok();
+            if locked {
+                state.break_level2();
                 return ok_reply();
             }
             tokio::select! {

@@ -94,6 +94,13 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     })
     .await??;
     f.position.store(end, std::sync::atomic::Ordering::Relaxed);
+    crate::server::notify_bus::report(
+        &ctx.conn.server,
+        &open.tree.share.name,
+        &f.handle.path(),
+        crate::wire::change_notify::notify_action::FILE_ACTION_MODIFIED,
+        crate::wire::change_notify::completion_filter::FILE_NOTIFY_CHANGE_LAST_WRITE,
+    );
     Ok(Reply::ok(body_of(|b| {
         WriteResponse {
             count: written as u32,
