@@ -1,33 +1,14 @@
 //! SMB2 CANCEL request (there is no response) (MS-SMB2 2.2.30): a 4-byte body of StructureSize 4 and Reserved.
-use super::{body, check_structure_size, Bytes, BytesMut, Result};
-use bytes::BufMut;
 
-/// SMB2 CANCEL request: no fields besides StructureSize and Reserved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CancelRequest;
-
-impl CancelRequest {
-    /// Decodes the message, checking StructureSize 4 (Reserved is ignored).
-    pub fn decode(msg: &Bytes) -> Result<Self> {
-        let b = body(msg)?;
-        check_structure_size(b, 4)?;
-        if b.len() < 4 {
-            return Err(super::Error::Truncated);
-        }
-        Ok(CancelRequest)
-    }
-
-    /// Appends the 4-byte body.
-    pub fn encode(&self, out: &mut BytesMut) {
-        out.put_u16_le(4);
-        out.put_u16_le(0);
-    }
-}
+super::reserved_body_message!(
+    /// SMB2 CANCEL request: no fields besides StructureSize and Reserved.
+    CancelRequest
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Error, HEADER_LEN};
+    use crate::wire::{Bytes, BytesMut, Error, HEADER_LEN};
     use proptest::prelude::*;
 
     #[test]

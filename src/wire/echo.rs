@@ -1,55 +1,19 @@
 //! SMB2 ECHO request and response (MS-SMB2 2.2.28, 2.2.29): a 4-byte body of StructureSize 4 and Reserved.
-use super::{body, check_structure_size, Bytes, BytesMut, Result};
-use bytes::BufMut;
 
-/// SMB2 ECHO request: no fields besides StructureSize and Reserved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct EchoRequest;
+super::reserved_body_message!(
+    /// SMB2 ECHO request: no fields besides StructureSize and Reserved.
+    EchoRequest
+);
 
-impl EchoRequest {
-    /// Decodes the message, checking StructureSize 4 (Reserved is ignored).
-    pub fn decode(msg: &Bytes) -> Result<Self> {
-        let b = body(msg)?;
-        check_structure_size(b, 4)?;
-        if b.len() < 4 {
-            return Err(super::Error::Truncated);
-        }
-        Ok(EchoRequest)
-    }
-
-    /// Appends the 4-byte body.
-    pub fn encode(&self, out: &mut BytesMut) {
-        out.put_u16_le(4);
-        out.put_u16_le(0);
-    }
-}
-
-/// SMB2 ECHO response: no fields besides StructureSize and Reserved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct EchoResponse;
-
-impl EchoResponse {
-    /// Decodes the message, checking StructureSize 4 (Reserved is ignored).
-    pub fn decode(msg: &Bytes) -> Result<Self> {
-        let b = body(msg)?;
-        check_structure_size(b, 4)?;
-        if b.len() < 4 {
-            return Err(super::Error::Truncated);
-        }
-        Ok(EchoResponse)
-    }
-
-    /// Appends the 4-byte body.
-    pub fn encode(&self, out: &mut BytesMut) {
-        out.put_u16_le(4);
-        out.put_u16_le(0);
-    }
-}
+super::reserved_body_message!(
+    /// SMB2 ECHO response: no fields besides StructureSize and Reserved.
+    EchoResponse
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Error, HEADER_LEN};
+    use crate::wire::{Bytes, BytesMut, Error, HEADER_LEN};
     use proptest::prelude::*;
 
     #[test]

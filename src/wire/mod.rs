@@ -17,6 +17,35 @@
 //!   named constants, so unknown values decode and round-trip instead of failing a message.
 #![forbid(unsafe_code)]
 
+/// Defines a message whose body is only StructureSize 4 and Reserved (ECHO, LOGOFF,
+/// TREE_DISCONNECT, CANCEL): `decode` checks StructureSize and length, `encode` appends the
+/// 4 bytes.
+macro_rules! reserved_body_message {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub struct $name;
+
+        impl $name {
+            /// Decodes the message, checking StructureSize 4 (Reserved is ignored).
+            pub fn decode(msg: &$crate::wire::Bytes) -> $crate::wire::Result<Self> {
+                let b = $crate::wire::body(msg)?;
+                $crate::wire::check_structure_size(b, 4)?;
+                if b.len() < 4 {
+                    return Err($crate::wire::Error::Truncated);
+                }
+                Ok($name)
+            }
+
+            /// Appends the 4-byte body.
+            pub fn encode(&self, out: &mut $crate::wire::BytesMut) {
+                out.extend_from_slice(&[4, 0, 0, 0]);
+            }
+        }
+    };
+}
+pub(crate) use reserved_body_message;
+
 pub mod cancel;
 pub mod change_notify;
 pub mod close;

@@ -1,55 +1,19 @@
 //! SMB2 TREE_DISCONNECT request and response (MS-SMB2 2.2.11, 2.2.12): a 4-byte body of StructureSize 4 and Reserved.
-use super::{body, check_structure_size, Bytes, BytesMut, Result};
-use bytes::BufMut;
 
-/// SMB2 TREE_DISCONNECT request: no fields besides StructureSize and Reserved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TreeDisconnectRequest;
+super::reserved_body_message!(
+    /// SMB2 TREE_DISCONNECT request: no fields besides StructureSize and Reserved.
+    TreeDisconnectRequest
+);
 
-impl TreeDisconnectRequest {
-    /// Decodes the message, checking StructureSize 4 (Reserved is ignored).
-    pub fn decode(msg: &Bytes) -> Result<Self> {
-        let b = body(msg)?;
-        check_structure_size(b, 4)?;
-        if b.len() < 4 {
-            return Err(super::Error::Truncated);
-        }
-        Ok(TreeDisconnectRequest)
-    }
-
-    /// Appends the 4-byte body.
-    pub fn encode(&self, out: &mut BytesMut) {
-        out.put_u16_le(4);
-        out.put_u16_le(0);
-    }
-}
-
-/// SMB2 TREE_DISCONNECT response: no fields besides StructureSize and Reserved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TreeDisconnectResponse;
-
-impl TreeDisconnectResponse {
-    /// Decodes the message, checking StructureSize 4 (Reserved is ignored).
-    pub fn decode(msg: &Bytes) -> Result<Self> {
-        let b = body(msg)?;
-        check_structure_size(b, 4)?;
-        if b.len() < 4 {
-            return Err(super::Error::Truncated);
-        }
-        Ok(TreeDisconnectResponse)
-    }
-
-    /// Appends the 4-byte body.
-    pub fn encode(&self, out: &mut BytesMut) {
-        out.put_u16_le(4);
-        out.put_u16_le(0);
-    }
-}
+super::reserved_body_message!(
+    /// SMB2 TREE_DISCONNECT response: no fields besides StructureSize and Reserved.
+    TreeDisconnectResponse
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Error, HEADER_LEN};
+    use crate::wire::{Bytes, BytesMut, Error, HEADER_LEN};
     use proptest::prelude::*;
 
     #[test]
