@@ -196,6 +196,11 @@ impl Connection {
             .get(&sid)
             .map(|s| s.clone())
             .ok_or(Disconnect("transform for unknown session"))?;
+        // Only a connection that is one of the session's channels may use its keys
+        // (MS-SMB2 3.3.5.2.1.1 looks the session up in Connection.SessionTable).
+        if !session.has_channel(self.id) {
+            return Err(Disconnect("transform for a session of another connection"));
+        }
         let secrets = session
             .secrets()
             .ok_or(Disconnect("transform before keys"))?;
