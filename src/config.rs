@@ -66,6 +66,7 @@ struct RawLimits {
     max_pending_per_connection: Option<u32>,
     idle_timeout_secs: Option<u64>,
     frame_timeout_secs: Option<u64>,
+    oplock_break_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,6 +146,9 @@ pub struct Limits {
     pub idle_timeout_secs: u64,
     /// A frame must arrive whole within this many seconds once its first byte came (slow senders).
     pub frame_timeout_secs: u64,
+    /// How long a conflicting open waits for an oplock holder to acknowledge a break
+    /// (MS-SMB2 3.3.2.1 Oplock Break Acknowledgment Timer: 35 s on Windows).
+    pub oplock_break_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -158,6 +162,7 @@ impl Default for Limits {
             max_pending_per_connection: 4096,
             idle_timeout_secs: 120,
             frame_timeout_secs: 60,
+            oplock_break_timeout_secs: 35,
         }
     }
 }
@@ -348,7 +353,8 @@ impl Config {
             max_opens_per_session,
             max_pending_per_connection,
             idle_timeout_secs,
-            frame_timeout_secs
+            frame_timeout_secs,
+            oplock_break_timeout_secs
         );
         for sh in raw.shares {
             let name = sh.name.get_ref();
@@ -422,13 +428,18 @@ mod tests {
     #[test]
     fn full_file_parses() {
         let c = Config::parse(
-            "[server]\nlisten=[\"127.0.0.1:0\"]\nmin_dialect=\"3.0\"\nencrypt=true\n[limits]\nmax_credits=512\n\
+            "[server]\nlisten=[\"127.0.0.1:0\"]\nmin_dialect=\"3.0\"\nencrypt=true\n[limits]\nmax_credits=512\noplock_break_timeout_secs=5\n\
              [[share]]\nname=\"data\"\npath=\"/srv/data\"\nread_only=true\n",
         )
         .unwrap();
         assert_eq!(c.min_dialect, 0x0300);
         assert!(c.encrypt);
         assert_eq!(c.limits.max_credits, 512);
+        assert_eq!(c.limits.oplock_break_timeout_secs, 5);
+        assert_eq!(
+            Config::builtin_default().limits.oplock_break_timeout_secs,
+            35
+        );
         assert_eq!(c.shares[0].name, "data");
         assert!(c.shares[0].read_only);
     }

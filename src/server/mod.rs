@@ -96,6 +96,9 @@ impl Server {
             }
         };
         let guid = load_or_create_guid(&config.state_dir)?;
+        oplock::set_break_timeout(Duration::from_secs(
+            config.limits.oplock_break_timeout_secs.max(1),
+        ));
         let mut shares = vec![Arc::new(Share::ipc())];
         for s in &config.shares {
             std::fs::create_dir_all(&s.path)?;
