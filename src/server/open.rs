@@ -83,6 +83,9 @@ pub struct Open {
 pub struct OpenTable {
     by_volatile: DashMap<u64, Arc<Open>>,
     next: AtomicU64,
+    /// Opens per session, so the per-session limit is checked in O(1) (a session may hold
+    /// tens of thousands of opens).
+    per_session: DashMap<u64, usize>,
 }
 
 impl OpenTable {
@@ -134,11 +137,49 @@ impl OpenTable {
         self.by_volatile.iter().any(|o| pred(&o))
     }
 
-    /// Opens held by a session.
-    pub fn count_for_session(&self, session_id: u64) -> usize {
-        self.by_volatile
-            .iter()
-            .filter(|o| o.session_id == session_id)
-            .count()
+    /// Counts a new open of `session`, unless the session already holds `limit` opens
+    /// (the caller answers STATUS_INSUFFICIENT_RESOURCES). Every successful reservation is
+    /// given back with [`OpenTable::release_slot`] when the open closes or never happens.
+    pub fn reserve_slot(&self, session: u64, limit: usize) -> bool {
+        let mut n = self.per_session.entry(session).or_insert(0);
+        if *n >= limit {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    /// Gives back a slot taken by [`OpenTable::reserve_slot`].
+    pub fn release_slot(&self, session: u64) {
+        let gone = match self.per_session.get_mut(&session) {
+            Some(mut n) => {
+                *n = n.saturating_sub(1);
+                *n == 0
+            }
+            None => false,
+        };
+        if gone {
+            self.per_session.remove_if(&session, |_, n| *n == 0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_session_slots_are_limited_and_given_back() {
+        let t = OpenTable::default();
+        assert!(t.reserve_slot(7, 2));
+        assert!(t.reserve_slot(7, 2));
+        assert!(!t.reserve_slot(7, 2), "third open over a limit of 2");
+        assert!(t.reserve_slot(8, 2), "other sessions are not affected");
+        t.release_slot(7);
+        assert!(t.reserve_slot(7, 2));
+        t.release_slot(7);
+        t.release_slot(7);
+        t.release_slot(7); // more releases than reservations never underflow
+        assert!(t.per_session.get(&7).is_none());
     }
 }

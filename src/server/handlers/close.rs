@@ -55,7 +55,6 @@ pub async fn finish(server: &Arc<Server>, open: Arc<Open>) -> Result<(), NtStatu
     let Some(f) = open.file() else {
         return Ok(());
     };
-    super::create::release_open_slot(open.session_id);
     let state = f.state.clone();
     let id = open.file_id.volatile;
     if f.delete_on_close.load(Ordering::SeqCst) {

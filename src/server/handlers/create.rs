@@ -33,9 +33,8 @@ use crate::wire::create::{
     CreateDisposition, CreateRequest, CreateResponse, ImpersonationLevel, OplockLevel,
 };
 use crate::wire::NtStatus;
-use dashmap::DashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 pub use access::{map_generic, FILE_ALL_ACCESS};
 
@@ -56,34 +55,6 @@ const ATTRIBUTES_SETTABLE: u32 = fa::READONLY
     | fa::TEMPORARY
     | fa::OFFLINE
     | fa::NOT_CONTENT_INDEXED;
-
-/// File opens per session, kept here so that the limit check is O(1) (a session may hold
-/// tens of thousands of opens).
-static OPENS_PER_SESSION: LazyLock<DashMap<u64, usize>> = LazyLock::new(DashMap::new);
-
-/// Counts a new file open of `session`, unless the session is at `limit`.
-fn reserve_open_slot(session: u64, limit: usize) -> bool {
-    let mut n = OPENS_PER_SESSION.entry(session).or_insert(0);
-    if *n >= limit {
-        return false;
-    }
-    *n += 1;
-    true
-}
-
-/// Gives back a slot taken by [`reserve_open_slot`] (the open closed or never happened).
-pub(crate) fn release_open_slot(session: u64) {
-    let gone = match OPENS_PER_SESSION.get_mut(&session) {
-        Some(mut n) => {
-            *n = n.saturating_sub(1);
-            *n == 0
-        }
-        None => false,
-    };
-    if gone {
-        OPENS_PER_SESSION.remove_if(&session, |_, n| *n == 0);
-    }
-}
 
 /// The validated fixed fields of a request.
 struct Params {
@@ -539,7 +510,7 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
         return Err(NtStatus::ACCESS_DENIED);
     }
     let limit = server.config.limits.max_opens_per_session as usize;
-    if !reserve_open_slot(session.id, limit) {
+    if !server.opens.reserve_slot(session.id, limit) {
         return Err(NtStatus::INSUFFICIENT_RESOURCES);
     }
     let caller = acl::Caller {
@@ -577,7 +548,7 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
     let o = match result {
         Ok(o) => o,
         Err(s) => {
-            release_open_slot(session.id);
+            server.opens.release_slot(session.id);
             return Err(
                 if read_only_share && was_open_if && s == NtStatus::OBJECT_NAME_NOT_FOUND {
                     NtStatus::ACCESS_DENIED

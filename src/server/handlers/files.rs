@@ -52,6 +52,7 @@ pub fn find_open(ctx: &Ctx, id: FileId) -> Result<Arc<Open>, NtStatus> {
 /// Closes one open: releases its share entry and locks, and performs delete-on-close when it
 /// was the last open of a file marked for deletion. Blocking work runs off the reactor.
 pub async fn close_open(server: &Arc<Server>, open: Arc<Open>) -> Result<(), NtStatus> {
+    server.opens.release_slot(open.session_id);
     match &open.kind {
         OpenKind::Pipe(_) => Ok(()),
         OpenKind::File(_) => close::finish(server, open).await,

@@ -59,9 +59,10 @@ pub fn create(ctx: &Ctx, tree: Arc<TreeConnect>, req: &CreateRequest) -> Result<
     }
     let server = &ctx.conn.server;
     let session = ctx.session()?;
-    if server.opens.count_for_session(session.id)
-        >= server.config.limits.max_opens_per_session as usize
-    {
+    if !server.opens.reserve_slot(
+        session.id,
+        server.config.limits.max_opens_per_session as usize,
+    ) {
         return Err(NtStatus::INSUFFICIENT_RESOURCES);
     }
     let pipe = SrvsvcPipe::new(server.config.server_name.clone(), share_list(ctx));
