@@ -69,6 +69,8 @@ pub struct Connection {
     pub authenticated: std::sync::atomic::AtomicBool,
     /// Fired by a request task that found a protocol violation: the connection is dropped.
     pub kill: tokio::sync::Notify,
+    /// MessageIds a CANCEL named before their request went asynchronous (bounded).
+    pub early_cancels: Mutex<std::collections::HashSet<u64>>,
 }
 
 /// A pending asynchronous operation, as CANCEL finds it.
@@ -105,6 +107,7 @@ pub async fn serve(
         next_async_id: std::sync::atomic::AtomicU64::new(1),
         authenticated: false.into(),
         kill: tokio::sync::Notify::new(),
+        early_cancels: Mutex::new(std::collections::HashSet::new()),
     });
     let span = info_span!("conn", id = conn.id, peer = %conn.writer.peer());
     async {
@@ -303,14 +306,21 @@ impl Connection {
                     let async_id = self
                         .next_async_id
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    self.pending.insert(
-                        hdr.message_id,
-                        PendingEntry {
-                            async_id,
-                            session_id: hdr.session_id,
-                            cancel: op.cancel.clone(),
-                        },
-                    );
+                    {
+                        let mut early = self.early_cancels.lock();
+                        self.pending.insert(
+                            hdr.message_id,
+                            PendingEntry {
+                                async_id,
+                                session_id: hdr.session_id,
+                                cancel: op.cancel.clone(),
+                            },
+                        );
+                        if early.remove(&hdr.message_id) {
+                            // CANCEL came before the request went asynchronous.
+                            op.cancel.cancel();
+                        }
+                    }
                     let mut interim_hdr = hdr.clone();
                     interim_hdr.flags |= flags::ASYNC_COMMAND;
                     interim_hdr.async_id = async_id;
@@ -379,6 +389,7 @@ impl Connection {
                     }
                 },
             };
+            self.early_cancels.lock().remove(&hdr.message_id);
             let (resp, signer) =
                 self.compose(&hdr, &msg, reply, session.as_ref(), encrypted.is_some());
             out.push(resp);

@@ -161,7 +161,19 @@ pub fn cancel(conn: &Arc<Connection>, hdr: &Header) {
             .find(|p| p.async_id == hdr.async_id && p.session_id == hdr.session_id)
             .map(|p| p.cancel.clone())
     } else {
-        conn.pending.get(&hdr.message_id).map(|p| p.cancel.clone())
+        // The request may still be on its way to going asynchronous (chains run beside the
+        // reader): remember the CANCEL under the same lock the connection takes when it
+        // registers a pending operation, so neither side can miss the other.
+        let mut early = conn.early_cancels.lock();
+        match conn.pending.get(&hdr.message_id).map(|p| p.cancel.clone()) {
+            Some(c) => Some(c),
+            None => {
+                if conn.credits.lock().in_window(hdr.message_id) && early.len() < 4096 {
+                    early.insert(hdr.message_id);
+                }
+                None
+            }
+        }
     };
     if let Some(c) = found {
         c.cancel();
@@ -189,6 +201,7 @@ fn needs_tree(c: Command) -> bool {
 
 /// Verifies a request against its session and tree, then runs its handler.
 pub async fn dispatch(ctx: Ctx) -> Outcome {
+    tracing::trace!("dispatch");
     let cmd = ctx.hdr.command;
     let negotiated = ctx.conn.dialect();
     if cmd != Command::NEGOTIATE && negotiated.is_none_or(|d| d == 0x02FF) {
