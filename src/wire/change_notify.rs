@@ -151,16 +151,10 @@ pub fn encode_notify_information(entries: &[(u32, String)], out: &mut BytesMut) 
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Error, HEADER_LEN};
+    use super::super::Error;
     use super::*;
+    use crate::wire::test_frame as frame;
     use proptest::prelude::*;
-
-    fn frame(f: impl FnOnce(&mut BytesMut)) -> Bytes {
-        let mut out = BytesMut::new();
-        out.put_bytes(0, HEADER_LEN);
-        f(&mut out);
-        out.freeze()
-    }
 
     proptest! {
         #[test]

@@ -102,16 +102,10 @@ impl CloseResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Error, HEADER_LEN};
+    use super::super::Error;
     use super::*;
+    use crate::wire::test_frame as frame;
     use proptest::prelude::*;
-
-    fn frame(f: impl FnOnce(&mut BytesMut)) -> Bytes {
-        let mut out = BytesMut::new();
-        out.put_bytes(0, HEADER_LEN);
-        f(&mut out);
-        out.freeze()
-    }
 
     proptest! {
         #[test]

@@ -491,14 +491,8 @@ impl CreateResponse {
 mod tests {
     use super::super::create_contexts::names;
     use super::*;
+    use crate::wire::test_frame as frame;
     use proptest::prelude::*;
-
-    fn frame(f: impl FnOnce(&mut BytesMut)) -> Bytes {
-        let mut out = BytesMut::new();
-        out.put_bytes(0, HEADER_LEN);
-        f(&mut out);
-        out.freeze()
-    }
 
     fn contexts() -> impl Strategy<Value = Vec<CreateContext>> {
         proptest::collection::vec(

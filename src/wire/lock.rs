@@ -129,14 +129,8 @@ impl LockResponse {
 mod tests {
     use super::super::HEADER_LEN;
     use super::*;
+    use crate::wire::test_frame as frame;
     use proptest::prelude::*;
-
-    fn frame(f: impl FnOnce(&mut BytesMut)) -> Bytes {
-        let mut out = BytesMut::new();
-        out.put_bytes(0, HEADER_LEN);
-        f(&mut out);
-        out.freeze()
-    }
 
     prop_compose! {
         fn request()(n in 0u8..16, idx in 0u32..(1 << 28), p: u64, v: u64,

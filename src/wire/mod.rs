@@ -232,3 +232,12 @@ impl FileId {
         out.extend_from_slice(&self.volatile.to_le_bytes());
     }
 }
+
+/// A message made of a zeroed 64-byte header and what `f` appends, for decoder tests.
+#[cfg(test)]
+pub(crate) fn test_frame(f: impl FnOnce(&mut BytesMut)) -> Bytes {
+    let mut out = BytesMut::with_capacity(HEADER_LEN);
+    out.extend_from_slice(&[0; HEADER_LEN]);
+    f(&mut out);
+    out.freeze()
+}

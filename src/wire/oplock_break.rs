@@ -223,16 +223,9 @@ impl OplockBreakMessage {
 
 #[cfg(test)]
 mod tests {
-    use super::super::HEADER_LEN;
     use super::*;
+    use crate::wire::test_frame as frame;
     use proptest::prelude::*;
-
-    fn frame(f: impl FnOnce(&mut BytesMut)) -> Bytes {
-        let mut out = BytesMut::new();
-        out.put_bytes(0, HEADER_LEN);
-        f(&mut out);
-        out.freeze()
-    }
 
     fn message() -> impl Strategy<Value = OplockBreakMessage> {
         prop_oneof![

@@ -153,14 +153,8 @@ impl QueryDirectoryResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::test_frame as frame;
     use proptest::prelude::*;
-
-    fn frame(f: impl FnOnce(&mut BytesMut)) -> Bytes {
-        let mut out = BytesMut::new();
-        out.put_bytes(0, HEADER_LEN);
-        f(&mut out);
-        out.freeze()
-    }
 
     prop_compose! {
         fn request()(f in any::<(u8, u8, u32, u64, u64, u32)>(),

@@ -194,14 +194,8 @@ impl ReadResponse {
 mod tests {
     use super::super::Error;
     use super::*;
+    use crate::wire::test_frame as frame;
     use proptest::prelude::*;
-
-    fn frame(f: impl FnOnce(&mut BytesMut)) -> Bytes {
-        let mut out = BytesMut::new();
-        out.put_bytes(0, HEADER_LEN);
-        f(&mut out);
-        out.freeze()
-    }
 
     prop_compose! {
         fn request()(f in any::<(u8, u8, u32, u64, u64, u64, u32, u32, u32)>(),

@@ -92,14 +92,8 @@ impl SetInfoResponse {
 mod tests {
     use super::super::Error;
     use super::*;
+    use crate::wire::test_frame as frame;
     use proptest::prelude::*;
-
-    fn frame(f: impl FnOnce(&mut BytesMut)) -> Bytes {
-        let mut out = BytesMut::new();
-        out.put_bytes(0, HEADER_LEN);
-        f(&mut out);
-        out.freeze()
-    }
 
     proptest! {
         #[test]
