@@ -1,7 +1,8 @@
 //! SMB2 CREATE request and response (MS-SMB2 2.2.13, 2.2.14), with the access mask
 //! (2.2.13.1, MS-DTYP 2.4.3), share access, disposition, options and file attribute
 //! (MS-FSCC 2.6) constants. Create contexts are in [`super::create_contexts`].
-use super::create_contexts::{variable_buffer, CreateContext};
+use super::create_contexts::CreateContext;
+use super::variable_buffer;
 use super::{body, check_structure_size, pad_to, utf16le_to_string, Error, FileId, Result};
 use super::{IResult, HEADER_LEN};
 use bytes::{BufMut, Bytes, BytesMut};

@@ -4,7 +4,7 @@
 //! SMB2_CREATE_CONTEXT structures; the typed structs below decode and encode the `Data` of the
 //! contexts a server handles (through the [`CreateContextData`] trait). The EA list of `ExtA`
 //! is a chain of FILE_FULL_EA_INFORMATION entries (MS-FSCC 2.4.15).
-use super::{buffer_at, Error, FileId, Guid, NtStatus, Result, HEADER_LEN};
+use super::{buffer_at, Error, FileId, Guid, NtStatus, Result};
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// Most create contexts accepted in one request (Windows clients send fewer than 10).
@@ -81,23 +81,6 @@ pub mod durable_flags {
 
 /// FILE_FULL_EA_INFORMATION Flags (MS-FSCC 2.4.15): FILE_NEED_EA.
 pub const FILE_NEED_EA: u8 = 0x80;
-
-/// Returns `msg[offset..offset + len]` for a variable buffer of a body whose fixed part is
-/// `fixed` bytes long: the buffer must lie inside the message and must not start before the
-/// end of the fixed part (`field` names the offending offset field). Zero lengths yield an
-/// empty buffer whatever the offset.
-pub(crate) fn variable_buffer(
-    msg: &Bytes,
-    offset: usize,
-    len: usize,
-    fixed: usize,
-    field: &'static str,
-) -> Result<Bytes> {
-    if len > 0 && offset < HEADER_LEN + fixed {
-        return Err(Error::Invalid(field));
-    }
-    buffer_at(msg, offset, len)
-}
 
 fn u16_at(b: &[u8], o: usize) -> Result<u16> {
     match b.get(o..o + 2) {
@@ -668,6 +651,7 @@ fixed_context!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::HEADER_LEN;
     use proptest::prelude::*;
 
     /// A message: 64 header bytes, then the context list at offset 64.

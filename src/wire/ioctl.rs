@@ -1,7 +1,7 @@
 //! SMB2 IOCTL request and response (MS-SMB2 2.2.31, 2.2.32). The FSCTL codes and payloads
 //! are in [`super::fsctl`].
 use super::{
-    body, buffer_at, check_structure_size, pad_to, Bytes, BytesMut, Error, FileId, Result,
+    body, check_structure_size, pad_to, variable_buffer, Bytes, BytesMut, FileId, Result,
     HEADER_LEN,
 };
 use bytes::BufMut;
@@ -16,20 +16,6 @@ pub const SMB2_0_IOCTL_IS_FSCTL: u32 = 0x0000_0001;
 const REQUEST_FIXED: usize = 56;
 /// Fixed response body length (StructureSize 49 counts one byte of Buffer).
 const RESPONSE_FIXED: usize = 48;
-
-/// The buffer at `offset`/`count`, refusing a non-empty one that starts inside the fixed part.
-fn buffer_after(
-    msg: &Bytes,
-    offset: u32,
-    count: u32,
-    fixed_end: usize,
-    what: &'static str,
-) -> Result<Bytes> {
-    if count > 0 && (offset as usize) < fixed_end {
-        return Err(Error::Invalid(what));
-    }
-    buffer_at(msg, offset as usize, count as usize)
-}
 
 fn clamp32(b: &[u8]) -> &[u8] {
     &b[..b.len().min(u32::MAX as usize)]
@@ -76,13 +62,24 @@ impl IoctlRequest {
         let (i, max_output_response) = le_u32(i)?;
         let (i, flags) = le_u32(i)?;
         let (_, _reserved2) = le_u32(i)?;
-        let fixed_end = HEADER_LEN + REQUEST_FIXED;
         Ok(IoctlRequest {
             ctl_code,
             file_id,
-            input: buffer_after(msg, input_offset, input_count, fixed_end, "InputOffset")?,
+            input: variable_buffer(
+                msg,
+                input_offset as usize,
+                input_count as usize,
+                REQUEST_FIXED,
+                "InputOffset",
+            )?,
             max_input_response,
-            output: buffer_after(msg, output_offset, output_count, fixed_end, "OutputOffset")?,
+            output: variable_buffer(
+                msg,
+                output_offset as usize,
+                output_count as usize,
+                REQUEST_FIXED,
+                "OutputOffset",
+            )?,
             max_output_response,
             flags,
         })
@@ -149,12 +146,23 @@ impl IoctlResponse {
         let (i, output_count) = le_u32(i)?;
         let (i, flags) = le_u32(i)?;
         let (_, _reserved2) = le_u32(i)?;
-        let fixed_end = HEADER_LEN + RESPONSE_FIXED;
         Ok(IoctlResponse {
             ctl_code,
             file_id,
-            input: buffer_after(msg, input_offset, input_count, fixed_end, "InputOffset")?,
-            output: buffer_after(msg, output_offset, output_count, fixed_end, "OutputOffset")?,
+            input: variable_buffer(
+                msg,
+                input_offset as usize,
+                input_count as usize,
+                RESPONSE_FIXED,
+                "InputOffset",
+            )?,
+            output: variable_buffer(
+                msg,
+                output_offset as usize,
+                output_count as usize,
+                RESPONSE_FIXED,
+                "OutputOffset",
+            )?,
             flags,
         })
     }
@@ -189,6 +197,7 @@ impl IoctlResponse {
 mod tests {
     use super::*;
     use crate::wire::fsctl::FSCTL_VALIDATE_NEGOTIATE_INFO;
+    use crate::wire::Error;
     use proptest::prelude::*;
 
     fn msg(f: impl FnOnce(&mut BytesMut)) -> Bytes {

@@ -131,6 +131,23 @@ pub fn buffer_at(msg: &Bytes, offset: usize, len: usize) -> Result<Bytes> {
     Ok(msg.slice(offset..end))
 }
 
+/// Returns `msg[offset..offset + len]` for a variable buffer of a body whose fixed part is
+/// `fixed` bytes long: the buffer must lie inside the message and must not start before the
+/// end of the fixed part (`field` names the offending offset field). Zero lengths yield an
+/// empty buffer whatever the offset.
+pub(crate) fn variable_buffer(
+    msg: &Bytes,
+    offset: usize,
+    len: usize,
+    fixed: usize,
+    field: &'static str,
+) -> Result<Bytes> {
+    if len > 0 && offset < HEADER_LEN + fixed {
+        return Err(Error::Invalid(field));
+    }
+    buffer_at(msg, offset, len)
+}
+
 /// The body of a message (`msg[64..]`), or `Truncated` when the header is incomplete.
 pub fn body(msg: &Bytes) -> Result<&[u8]> {
     msg.get(HEADER_LEN..).ok_or(Error::Truncated)

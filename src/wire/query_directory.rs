@@ -1,7 +1,7 @@
 //! SMB2 QUERY_DIRECTORY request and response (MS-SMB2 2.2.33, 2.2.34), with the directory
 //! FileInformationClass values (MS-FSCC 2.4).
-use super::create_contexts::variable_buffer;
 use super::query_info::{decode_output_buffer, encode_output_buffer};
+use super::variable_buffer;
 use super::{body, check_structure_size, utf16le_to_string, Error, FileId, Result, HEADER_LEN};
 use bytes::{BufMut, Bytes, BytesMut};
 use nom::number::complete::{le_u16, le_u32, le_u8};

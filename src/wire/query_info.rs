@@ -1,7 +1,7 @@
 //! SMB2 QUERY_INFO request and response (MS-SMB2 2.2.37, 2.2.38), with the InfoType and
 //! AdditionalInformation values shared with SET_INFO. The shared "output buffer" response
 //! layout of QUERY_DIRECTORY, CHANGE_NOTIFY and QUERY_INFO is implemented here too.
-use super::create_contexts::variable_buffer;
+use super::variable_buffer;
 use super::{body, check_structure_size, FileId, Result, HEADER_LEN};
 use bytes::{BufMut, Bytes, BytesMut};
 use nom::number::complete::{le_u16, le_u32, le_u8};

@@ -2,7 +2,7 @@
 //! with WRITE.
 //!
 //! Request decoding is on the server's hot path: it only slices `msg` (no heap allocation).
-use super::create_contexts::variable_buffer;
+use super::variable_buffer;
 use super::{body, check_structure_size, FileId, Result, HEADER_LEN};
 use bytes::{BufMut, Bytes, BytesMut};
 use nom::number::complete::{le_u16, le_u32, le_u64, le_u8};

@@ -1,5 +1,5 @@
 //! SMB2 SESSION_SETUP request and response (MS-SMB2 2.2.5, 2.2.6).
-use super::{body, buffer_at, check_structure_size, Bytes, BytesMut, Error, Result, HEADER_LEN};
+use super::{body, check_structure_size, variable_buffer, Bytes, BytesMut, Result, HEADER_LEN};
 use bytes::BufMut;
 use nom::number::complete::{le_u16, le_u32, le_u64, le_u8};
 
@@ -29,15 +29,6 @@ pub const SMB2_SESSION_FLAG_ENCRYPT_DATA: u16 = 0x0004;
 const REQUEST_FIXED: usize = 24;
 /// Fixed response body length (StructureSize 9 counts one byte of Buffer).
 const RESPONSE_FIXED: usize = 8;
-
-/// The buffer at `offset`/`len` of `msg`, refusing a non-empty buffer that starts inside the
-/// fixed part of the body (before `fixed_end`).
-fn buffer_after(msg: &Bytes, offset: usize, len: usize, fixed_end: usize) -> Result<Bytes> {
-    if len > 0 && offset < fixed_end {
-        return Err(Error::Invalid("SecurityBufferOffset"));
-    }
-    buffer_at(msg, offset, len)
-}
 
 /// A security buffer cut to what a u16 length can describe.
 fn clamp16(b: &[u8]) -> &[u8] {
@@ -74,11 +65,12 @@ impl SessionSetupRequest {
         let (i, offset) = le_u16(i)?;
         let (i, len) = le_u16(i)?;
         let (_, previous_session_id) = le_u64(i)?;
-        let security_buffer = buffer_after(
+        let security_buffer = variable_buffer(
             msg,
             offset as usize,
             len as usize,
-            HEADER_LEN + REQUEST_FIXED,
+            REQUEST_FIXED,
+            "SecurityBufferOffset",
         )?;
         Ok(SessionSetupRequest {
             flags,
@@ -123,11 +115,12 @@ impl SessionSetupResponse {
         let (i, session_flags) = le_u16(i)?;
         let (i, offset) = le_u16(i)?;
         let (_, len) = le_u16(i)?;
-        let security_buffer = buffer_after(
+        let security_buffer = variable_buffer(
             msg,
             offset as usize,
             len as usize,
-            HEADER_LEN + RESPONSE_FIXED,
+            RESPONSE_FIXED,
+            "SecurityBufferOffset",
         )?;
         Ok(SessionSetupResponse {
             session_flags,
@@ -149,6 +142,7 @@ impl SessionSetupResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::Error;
     use proptest::prelude::*;
 
     fn msg(f: impl FnOnce(&mut BytesMut)) -> Bytes {

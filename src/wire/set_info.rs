@@ -1,6 +1,6 @@
 //! SMB2 SET_INFO request and response (MS-SMB2 2.2.39, 2.2.40).
-use super::create_contexts::variable_buffer;
 use super::query_info::InfoType;
+use super::variable_buffer;
 use super::{body, check_structure_size, FileId, Result, HEADER_LEN};
 use bytes::{BufMut, Bytes, BytesMut};
 use nom::number::complete::{le_u16, le_u32, le_u8};

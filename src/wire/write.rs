@@ -2,8 +2,8 @@
 //!
 //! Request decoding is on the server's hot path: the data is a zero-copy slice of the
 //! message and no heap allocation happens.
-use super::create_contexts::variable_buffer;
 use super::read::Channel;
+use super::variable_buffer;
 use super::{body, check_structure_size, FileId, Result, HEADER_LEN};
 use bytes::{BufMut, Bytes, BytesMut};
 use nom::number::complete::{le_u16, le_u32, le_u64};
