@@ -1,6 +1,6 @@
-//! smbtorture: directory listing, QUERY_INFO/SET_INFO, renames, timestamps, attributes,
-//! streams and ACLs (smb2.dir, getinfo, setinfo, rename, timestamps, winattr, streams, acls,
-//! compound_find). The passing tests are listed in tests/torture/info.pass.
+//! smbtorture: directory listing, QUERY_INFO/SET_INFO, renames and attributes (smb2.dir,
+//! getinfo, setinfo, rename, winattr, compound_find); acls, streams and timestamps have their
+//! own files. The passing tests are listed in tests/torture/info.pass.
 mod common;
 
 #[test]
