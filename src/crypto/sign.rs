@@ -227,6 +227,33 @@ impl Signer {
     /// The signature of `msg` with its Signature field taken as zero; `None`
     /// when `msg` is shorter than an SMB2 header.
     pub fn compute(&self, msg: &[u8]) -> Option<[u8; 16]> {
+        self.compute_parts(msg, &[])
+    }
+
+    /// Signs, in place, the message made of `msg` followed by `data` (a READ response and
+    /// the data it carries, kept in separate buffers so the data is never copied). False,
+    /// with nothing signed, when the algorithm cannot take the message in two pieces (AES-GMAC
+    /// needs `msg` to end on a 16-byte boundary): the caller then joins them.
+    pub fn sign_with_data(&self, msg: &mut [u8], data: &[u8]) -> bool {
+        if matches!(self.key, SignerKey::Gmac(..)) && msg.len() % 16 != 0 {
+            return false;
+        }
+        let Some(sig_field) = msg.get_mut(SIGNATURE_OFFSET..SMB2_HEADER_LEN) else {
+            return false;
+        };
+        sig_field.fill(0);
+        let Some(sig) = self.compute_parts(msg, data) else {
+            return false;
+        };
+        if let Some(sig_field) = msg.get_mut(SIGNATURE_OFFSET..SMB2_HEADER_LEN) {
+            sig_field.copy_from_slice(&sig);
+        }
+        true
+    }
+
+    /// The signature of `msg` followed by `data`, the Signature field taken as zero. For
+    /// AES-GMAC `msg` must end on a 16-byte boundary (see [`Signer::sign_with_data`]).
+    fn compute_parts(&self, msg: &[u8], data: &[u8]) -> Option<[u8; 16]> {
         let (head, _, tail) = split_message(msg)?;
         let mut out = [0u8; 16];
         match &self.key {
@@ -235,6 +262,7 @@ impl Signer {
                 ctx.update(head);
                 ctx.update(&ZERO_SIGNATURE);
                 ctx.update(tail);
+                ctx.update(data);
                 let tag = ctx.sign();
                 for (dst, src) in out.iter_mut().zip(tag.as_ref().iter()) {
                     *dst = *src;
@@ -245,6 +273,7 @@ impl Signer {
                 mac.update(head);
                 mac.update(&ZERO_SIGNATURE);
                 mac.update(tail);
+                mac.update(data);
                 out.copy_from_slice(&mac.finalize().into_bytes());
             }
             SignerKey::Gmac(aes, ghash) => {
@@ -255,7 +284,8 @@ impl Signer {
                 g.update_padded(head);
                 g.update_padded(&ZERO_SIGNATURE);
                 g.update_padded(tail);
-                let aad_bits = (msg.len() as u64).wrapping_mul(8);
+                g.update_padded(data);
+                let aad_bits = ((msg.len() + data.len()) as u64).wrapping_mul(8);
                 let mut len_block = [0u8; 16];
                 len_block[..8].copy_from_slice(&aad_bits.to_be_bytes());
                 g.update(&[len_block.into()]);

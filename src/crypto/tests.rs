@@ -303,6 +303,30 @@ fn sign_verify_round_trip_and_tamper() {
 }
 
 #[test]
+fn signing_message_and_data_apart_equals_signing_them_joined() {
+    let key = [0x33u8; 16];
+    for alg in ALGS {
+        let signer = Signer::new(alg, &key);
+        for (head, data) in [(80usize, 8192usize), (64, 1), (96, 0), (80, 65536)] {
+            let joined = sample_message(head + data, 0x8, 0x9, 7);
+            let mut whole = joined.clone();
+            signer.sign(&mut whole);
+            let mut part = joined[..head].to_vec();
+            assert!(signer.sign_with_data(&mut part, &joined[head..]), "{alg:?}");
+            assert_eq!(part[..], whole[..head], "{alg:?} {head}+{data}");
+        }
+        // A head not on a 16-byte boundary: GMAC refuses and leaves the message alone.
+        let joined = sample_message(88 + 100, 0x8, 0x9, 7);
+        let mut part = joined[..88].to_vec();
+        let signed = signer.sign_with_data(&mut part, &joined[88..]);
+        assert_eq!(signed, alg != SigningAlgorithm::AesGmac, "{alg:?}");
+        if !signed {
+            assert_eq!(part[..], joined[..88]);
+        }
+    }
+}
+
+#[test]
 fn hmac_signature_matches_ring_directly() {
     let key = b"0123456789abcdef";
     let mut m = sample_message(200, 1, 5, 7);

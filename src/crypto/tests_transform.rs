@@ -231,6 +231,14 @@ fn seal_unseal_round_trip_all_ciphers() {
         assert_eq!(out[42..44], SMB2_TRANSFORM_FLAG_ENCRYPTED.to_le_bytes());
         let (sid, range) = unseal_message(&sealer, &mut out).expect("unseal");
         assert_eq!((sid, &out[range]), (77, &plain[..]));
+        // The same plaintext in pieces seals to the same bytes.
+        let nonce = gen.next().expect("nonce");
+        let (mut whole, mut parts) = (Vec::new(), Vec::new());
+        seal_message(&sealer, &nonce, 78, &plain, &mut whole);
+        let pieces = [&plain[..80], &plain[80..81], &[][..], &plain[81..]];
+        crate::crypto::transform::try_seal_parts(&sealer, &nonce, 78, &pieces, &mut parts)
+            .expect("seal parts");
+        assert_eq!(whole, parts);
     }
 }
 

@@ -67,9 +67,22 @@ pub fn try_seal_message(
     plaintext: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), EncryptError> {
-    let size = u32::try_from(plaintext.len()).map_err(|_| EncryptError::TooLong)?;
+    try_seal_parts(sealer, nonce, session_id, &[plaintext], out)
+}
+
+/// Like [`try_seal_message`] for a plaintext given in pieces (a chain of responses, a READ
+/// response and its data): they are copied once, into `out`, and encrypted there in place.
+pub fn try_seal_parts(
+    sealer: &Sealer,
+    nonce: &[u8; 16],
+    session_id: u64,
+    parts: &[&[u8]],
+    out: &mut Vec<u8>,
+) -> Result<(), EncryptError> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let size = u32::try_from(len).map_err(|_| EncryptError::TooLong)?;
     let start = out.len();
-    out.reserve(TRANSFORM_HEADER_LEN + plaintext.len());
+    out.reserve(TRANSFORM_HEADER_LEN + len);
     out.extend_from_slice(&TRANSFORM_PROTOCOL_ID);
     out.extend_from_slice(&[0u8; 16]);
     out.extend_from_slice(nonce);
@@ -77,7 +90,9 @@ pub fn try_seal_message(
     out.extend_from_slice(&0u16.to_le_bytes());
     out.extend_from_slice(&SMB2_TRANSFORM_FLAG_ENCRYPTED.to_le_bytes());
     out.extend_from_slice(&session_id.to_le_bytes());
-    out.extend_from_slice(plaintext);
+    for p in parts {
+        out.extend_from_slice(p);
+    }
 
     let Some(message) = out.get_mut(start..) else {
         out.truncate(start);

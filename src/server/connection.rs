@@ -133,7 +133,7 @@ pub async fn serve(
             };
             match frame {
                 Ok(Some(f)) => {
-                    if let Err(Disconnect(why)) = conn.process_frame(f.freeze()).await {
+                    if let Err(Disconnect(why)) = conn.process_frame(f).await {
                         debug!(why, "disconnecting");
                         break;
                     }
@@ -174,24 +174,25 @@ impl Connection {
     }
 
     /// Handles one frame (one Direct-TCP message).
-    pub async fn process_frame(self: &Arc<Self>, frame: Bytes) -> Result<(), Disconnect> {
+    pub async fn process_frame(self: &Arc<Self>, frame: BytesMut) -> Result<(), Disconnect> {
         match frame.get(..4) {
-            Some(b"\xffSMB") => return self.smb1_negotiate(&frame).await,
+            Some(b"\xffSMB") => return self.smb1_negotiate(&frame.freeze()).await,
             Some(b"\xfdSMB") => {
-                let (session, plain) = self.decrypt(&frame)?;
+                let (session, plain) = self.decrypt(frame)?;
                 return self.process_plain(plain, Some(session)).await;
             }
             Some(b"\xfeSMB") => {}
             _ => return Err(Disconnect("unknown protocol id")),
         }
-        self.process_plain(frame, None).await
+        self.process_plain(frame.freeze(), None).await
     }
 
-    fn decrypt(&self, frame: &Bytes) -> Result<(Arc<Session>, Bytes), Disconnect> {
+    /// Decrypts a TRANSFORM message in its own buffer (no copy).
+    fn decrypt(&self, mut frame: BytesMut) -> Result<(Arc<Session>, Bytes), Disconnect> {
         if self.dialect().is_none_or(|d| d < 0x0300) {
             return Err(Disconnect("TRANSFORM before a 3.x dialect"));
         }
-        let sid = crypto::transform::transform_session_id(frame)
+        let sid = crypto::transform::transform_session_id(&frame)
             .ok_or(Disconnect("bad transform header"))?;
         let session = self
             .server
@@ -211,10 +212,9 @@ impl Connection {
             .decryptor
             .as_ref()
             .ok_or(Disconnect("no decryption key"))?;
-        let mut buf = frame.to_vec();
-        let (_, range) = crypto::transform::unseal_message(sealer, &mut buf)
+        let (_, range) = crypto::transform::unseal_message(sealer, &mut frame)
             .map_err(|_| Disconnect("decryption failed"))?;
-        let plain = Bytes::from(buf).slice(range);
+        let plain = frame.freeze().slice(range);
         if plain.get(..4) != Some(b"\xfeSMB") {
             return Err(Disconnect("decrypted message is not SMB2"));
         }
@@ -262,13 +262,22 @@ impl Connection {
         // Everything else runs beside the reader, so requests proceed concurrently (as far as
         // the credits allow) and an operation waiting on this same connection -- a CREATE
         // breaking an oplock the connection itself holds -- cannot block reading the answer.
+        // It is polled once right here first: a request that needs no waiting (a READ served
+        // from the page cache, an ECHO) completes without a task and a thread hand-off; one
+        // that would wait moves to a task of its own.
         let conn = self.clone();
-        tokio::spawn(async move {
+        let mut chain = Box::pin(async move {
             if let Err(Disconnect(why)) = conn.run_chain(chain, encrypted).await {
                 debug!(why, "disconnecting");
                 conn.kill.notify_one();
             }
         });
+        let first = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(std::future::Future::poll(chain.as_mut(), cx))
+        });
+        if first.await.is_pending() {
+            tokio::spawn(chain);
+        }
         Ok(())
     }
 
@@ -279,8 +288,7 @@ impl Connection {
         encrypted: Option<Arc<Session>>,
     ) -> Result<(), Disconnect> {
         let limits = &self.server.config.limits;
-        let mut out: Vec<BytesMut> = Vec::with_capacity(chain.len());
-        let mut sign_with: Vec<Option<Arc<Signer>>> = Vec::with_capacity(chain.len());
+        let mut out: Vec<Outgoing> = Vec::with_capacity(chain.len());
         let mut related = RelatedState::default();
         let last = chain.len();
         for (i, (hdr, msg)) in chain.into_iter().enumerate() {
@@ -324,15 +332,13 @@ impl Connection {
                     let mut interim_hdr = hdr.clone();
                     interim_hdr.flags |= flags::ASYNC_COMMAND;
                     interim_hdr.async_id = async_id;
-                    let (resp, signer) = self.compose(
+                    out.push(self.compose(
                         &interim_hdr,
                         &msg,
                         Reply::error(NtStatus::PENDING),
                         session.as_ref(),
                         encrypted.is_some(),
-                    );
-                    out.push(resp);
-                    sign_with.push(signer);
+                    ));
                     let conn = self.clone();
                     let encrypted = encrypted.clone();
                     let mut final_hdr = interim_hdr;
@@ -340,16 +346,14 @@ impl Connection {
                     tokio::spawn(async move {
                         let reply = op.fut.await;
                         conn.pending.remove(&final_hdr.message_id);
-                        let (resp, signer) = conn.compose(
+                        let resp = conn.compose(
                             &final_hdr,
                             &msg,
                             reply,
                             session.as_ref(),
                             encrypted.is_some(),
                         );
-                        let _ = conn
-                            .send_responses(vec![resp], vec![signer], encrypted)
-                            .await;
+                        let _ = conn.send_outgoing(vec![resp], encrypted).await;
                     });
                     continue;
                 }
@@ -390,15 +394,12 @@ impl Connection {
                 },
             };
             self.early_cancels.lock().remove(&hdr.message_id);
-            let (resp, signer) =
-                self.compose(&hdr, &msg, reply, session.as_ref(), encrypted.is_some());
-            out.push(resp);
-            sign_with.push(signer);
+            out.push(self.compose(&hdr, &msg, reply, session.as_ref(), encrypted.is_some()));
         }
         if out.is_empty() {
             return Ok(());
         }
-        self.send_responses(out, sign_with, encrypted).await
+        self.send_outgoing(out, encrypted).await
     }
 
     /// Verifies and dispatches one request of a chain.
@@ -491,7 +492,7 @@ impl Connection {
         reply: Reply,
         session: Option<&Arc<Session>>,
         encrypted: bool,
-    ) -> (BytesMut, Option<Arc<Signer>>) {
+    ) -> Outgoing {
         // The final response of an async operation grants nothing: the interim one did.
         let granted = if req.is_async() && reply.status != NtStatus::PENDING {
             0
@@ -517,14 +518,13 @@ impl Connection {
             h.flags |= flags::ASYNC_COMMAND;
             h.async_id = req.async_id;
         }
-        let mut out = BytesMut::with_capacity(HEADER_LEN + reply.body.len() + reply.data.len() + 8);
+        let mut out = BytesMut::with_capacity(HEADER_LEN + reply.body.len() + 8);
         h.encode(&mut out);
         if reply.body.is_empty() {
             wire_error::encode_error_body(&mut out, &[]);
         } else {
             out.extend_from_slice(&reply.body);
         }
-        out.extend_from_slice(&reply.data);
         match &reply.preauth {
             PreauthTarget::None => {}
             PreauthTarget::Connection => {
@@ -564,7 +564,11 @@ impl Connection {
         } else {
             session.and_then(|s| self.response_signer(req, s, reply.status))
         };
-        (out, signer)
+        Outgoing {
+            msg: out,
+            data: reply.data,
+            signer,
+        }
     }
 
     /// The key a response is signed with (MS-SMB2 3.3.4.1.1): the Channel.SigningKey of this
@@ -593,15 +597,42 @@ impl Connection {
         None
     }
 
-    /// Chains, signs, seals and sends the responses of one frame.
+    /// Chains, signs, seals and sends the responses of one frame (messages without separate
+    /// data, each signed with its key if any).
     pub(crate) async fn send_responses(
         &self,
-        mut out: Vec<BytesMut>,
+        out: Vec<BytesMut>,
         sign_with: Vec<Option<Arc<Signer>>>,
         encrypted: Option<Arc<Session>>,
     ) -> Result<(), Disconnect> {
+        let out = out
+            .into_iter()
+            .zip(sign_with)
+            .map(|(msg, signer)| Outgoing {
+                msg,
+                data: Bytes::new(),
+                signer,
+            })
+            .collect();
+        self.send_outgoing(out, encrypted).await
+    }
+
+    /// Chains, signs, seals and sends the responses of one frame. A lone response's data
+    /// (a READ's) stays in its own buffer: it is signed and written from there, and copied
+    /// only into the one buffer that is encrypted in place.
+    async fn send_outgoing(
+        &self,
+        mut out: Vec<Outgoing>,
+        encrypted: Option<Arc<Session>>,
+    ) -> Result<(), Disconnect> {
         let n = out.len();
-        for (i, (msg, signer)) in out.iter_mut().zip(sign_with).enumerate() {
+        for (i, o) in out.iter_mut().enumerate() {
+            if n > 1 && !o.data.is_empty() {
+                // Chained responses are padded after their data: join the two.
+                o.msg.extend_from_slice(&o.data);
+                o.data = Bytes::new();
+            }
+            let msg = &mut o.msg;
             if n > 1 {
                 // Every response of a compound chain is padded to 8 bytes, the last included
                 // (as Windows and Samba do; smb2.compound.compound-padding).
@@ -610,17 +641,20 @@ impl Connection {
                 }
             }
             if i + 1 < n {
-                while msg.len() % 8 != 0 {
-                    msg.extend_from_slice(&[0]);
-                }
                 let next = (msg.len() as u32).to_le_bytes();
                 msg[offsets::NEXT_COMMAND..offsets::NEXT_COMMAND + 4].copy_from_slice(&next);
             }
-            if let Some(keys) = signer {
+            if let Some(keys) = o.signer.take() {
                 let f =
                     u32::from_le_bytes(msg[16..20].try_into().unwrap_or_default()) | flags::SIGNED;
                 msg[offsets::FLAGS..offsets::FLAGS + 4].copy_from_slice(&f.to_le_bytes());
-                keys.sign(msg);
+                if o.data.is_empty() {
+                    keys.sign(msg);
+                } else if !keys.sign_with_data(msg, &o.data) {
+                    msg.extend_from_slice(&o.data);
+                    o.data = Bytes::new();
+                    keys.sign(msg);
+                }
             }
         }
         let parts: Vec<Bytes> = if let Some(session) = encrypted {
@@ -629,14 +663,25 @@ impl Connection {
             else {
                 return Err(Disconnect("no encryption key"));
             };
-            let plain: Vec<u8> = out.iter().flat_map(|m| m.iter().copied()).collect();
+            let mut plain: Vec<&[u8]> = Vec::with_capacity(2 * out.len());
+            for o in &out {
+                plain.push(&o.msg);
+                plain.push(&o.data);
+            }
             let nonce = nonces.next().ok_or(Disconnect("nonces exhausted"))?;
-            let mut sealed =
-                Vec::with_capacity(plain.len() + crypto::transform::TRANSFORM_HEADER_LEN);
-            crypto::transform::seal_message(enc, &nonce, session.id, &plain, &mut sealed);
+            let mut sealed = Vec::new();
+            crypto::transform::try_seal_parts(enc, &nonce, session.id, &plain, &mut sealed)
+                .map_err(|_| Disconnect("encryption failed"))?;
             vec![Bytes::from(sealed)]
         } else {
-            out.into_iter().map(BytesMut::freeze).collect()
+            let mut parts = Vec::with_capacity(2 * out.len());
+            for o in out {
+                parts.push(o.msg.freeze());
+                if !o.data.is_empty() {
+                    parts.push(o.data);
+                }
+            }
+            parts
         };
         self.writer
             .send(parts)
@@ -696,6 +741,14 @@ fn request_file_id(command: Command, msg: &[u8]) -> Option<FileId> {
     let b = msg.get(HEADER_LEN + off..HEADER_LEN + off + 16)?;
     let (_, id) = FileId::parse(b).ok()?;
     (id != FileId::ANY).then_some(id)
+}
+
+/// One response on its way out: the message (header and body), the data a READ returns in
+/// its own buffer, and the key to sign them with.
+pub(crate) struct Outgoing {
+    msg: BytesMut,
+    data: Bytes,
+    signer: Option<Arc<Signer>>,
 }
 
 /// What a related request inherits from the one before it (MS-SMB2 3.3.5.2.7.2).

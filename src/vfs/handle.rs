@@ -21,6 +21,12 @@ pub struct LocalHandle {
     pub(crate) fd: OwnedFd,
     /// Opened with O_PATH (metadata only: no data I/O, xattrs through /proc/self/fd).
     pub(crate) o_path: bool,
+    /// Opened with O_DSYNC/O_SYNC (FILE_WRITE_THROUGH): writes wait for the disk, so they
+    /// never take the non-blocking path.
+    pub(crate) sync_writes: bool,
+    /// Set once the file system answered a non-blocking write with EOPNOTSUPP (ext4 has no
+    /// non-blocking buffered writes; XFS has), so later writes go straight to the pool.
+    pub(crate) no_nowait_writes: std::sync::atomic::AtomicBool,
     pub(crate) is_dir: bool,
     pub(crate) dev: u64,
     pub(crate) ino: u64,
@@ -106,6 +112,56 @@ impl Handle for LocalHandle {
         // SAFETY: the buffer is a live, writable slice.
         let n = sys::check(|| unsafe { libc::pread(fd, p, l, o) as libc::c_long }).map_err(err)?;
         Ok(n as usize)
+    }
+
+    fn try_read_at(&self, buf: &mut [u8], offset: u64) -> Option<VfsResult<usize>> {
+        let fd = self.io_fd().ok()?;
+        let o = sys::off(offset).ok()?;
+        let iov = libc::iovec {
+            iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+            iov_len: buf.len(),
+        };
+        // SAFETY: one iovec over a live, writable slice. RWF_NOWAIT: the kernel returns
+        // EAGAIN instead of waiting for I/O or locks, so this never blocks the reactor.
+        match sys::check(|| unsafe {
+            libc::preadv2(fd, &iov, 1, o, libc::RWF_NOWAIT) as libc::c_long
+        }) {
+            Ok(n) => Some(Ok(n as usize)),
+            Err(_) => None,
+        }
+    }
+
+    fn try_write_at(&self, data: &[u8], offset: u64) -> Option<VfsResult<usize>> {
+        if self.sync_writes
+            || self
+                .no_nowait_writes
+                .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return None;
+        }
+        let fd = self.io_fd().ok()?;
+        let o = sys::off(offset).ok()?;
+        offset
+            .checked_add(data.len() as u64)
+            .filter(|&e| e <= i64::MAX as u64)?;
+        let iov = libc::iovec {
+            iov_base: data.as_ptr() as *mut libc::c_void,
+            iov_len: data.len(),
+        };
+        // SAFETY: one iovec over a live slice; RWF_NOWAIT as above (file systems without
+        // non-blocking buffered writes answer EOPNOTSUPP or EAGAIN: the caller falls back).
+        match sys::check(|| unsafe {
+            libc::pwritev2(fd, &iov, 1, o, libc::RWF_NOWAIT) as libc::c_long
+        }) {
+            Ok(n) => Some(Ok(n as usize)),
+            Err(e) => {
+                if e == libc::EOPNOTSUPP {
+                    self.no_nowait_writes
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                None
+            }
+        }
     }
 
     fn write_at(&self, data: &[u8], offset: u64) -> VfsResult<usize> {

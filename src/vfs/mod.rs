@@ -315,6 +315,17 @@ pub trait Handle: Send + Sync + Any {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> VfsResult<usize>;
     /// Writes at `offset`; returns the bytes written.
     fn write_at(&self, data: &[u8], offset: u64) -> VfsResult<usize>;
+    /// Reads at `offset` only if that cannot block (the data is in the page cache):
+    /// `None` means "would block, use [`Handle::read_at`] on the blocking pool". The async
+    /// reactor may call this one directly; a short count means only part was cached.
+    fn try_read_at(&self, _buf: &mut [u8], _offset: u64) -> Option<VfsResult<usize>> {
+        None
+    }
+    /// Writes at `offset` only if that cannot block (`None`: use [`Handle::write_at`] on the
+    /// blocking pool). A short count means only part could be written without blocking.
+    fn try_write_at(&self, _data: &[u8], _offset: u64) -> Option<VfsResult<usize>> {
+        None
+    }
     /// Flushes data to stable storage (fdatasync; fsync for directories).
     fn flush(&self) -> VfsResult<()>;
     /// Metadata.

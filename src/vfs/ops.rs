@@ -100,7 +100,11 @@ impl LocalShare {
         stx: &libc::statx,
         path: SharePath,
     ) -> LocalHandle {
+        // SAFETY: F_GETFL on a descriptor we own.
+        let fl = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
         LocalHandle {
+            sync_writes: fl != -1 && fl & (libc::O_DSYNC | libc::O_SYNC) != 0,
+            no_nowait_writes: false.into(),
             fd,
             o_path,
             is_dir: file_type(stx) == libc::S_IFDIR,
