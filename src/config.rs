@@ -36,6 +36,18 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default, rename = "share")]
     shares: Vec<RawShare>,
+    #[serde(default, rename = "interface")]
+    interfaces: Vec<Spanned<RawInterface>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInterface {
+    name: Option<String>,
+    address: Option<Spanned<String>>,
+    speed: Option<Spanned<u64>>,
+    rss: Option<bool>,
+    rdma: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -127,6 +139,23 @@ pub struct ShareConfig {
     pub case_insensitive: bool,
 }
 
+/// One `[[interface]]` entry: an interface (by name, all its addresses) or one address that
+/// FSCTL_QUERY_NETWORK_INTERFACE_INFO advertises, with what to claim for it. Unset fields are
+/// read from the system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceConfig {
+    /// Interface name (`eth0`).
+    pub name: Option<String>,
+    /// One address (of `name`, when both are given).
+    pub address: Option<std::net::IpAddr>,
+    /// Link speed in bits per second.
+    pub speed: Option<u64>,
+    /// Claim RSS capability.
+    pub rss: Option<bool>,
+    /// Claim RDMA capability (only advertised while SMB Direct listens).
+    pub rdma: Option<bool>,
+}
+
 /// Resource limits (each protects the server from one client).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -199,6 +228,8 @@ pub struct Config {
     pub limits: Limits,
     /// Disk shares (IPC$ is always present).
     pub shares: Vec<ShareConfig>,
+    /// Interfaces advertised to multichannel clients; empty: every non-loopback one.
+    pub interfaces: Vec<InterfaceConfig>,
 }
 
 /// The per-user data directory: `$XDG_DATA_HOME/rsmbd` or `~/.local/share/rsmbd`.
@@ -241,6 +272,7 @@ impl Config {
                 comment: "rsmbd default share".into(),
                 case_insensitive: true,
             }],
+            interfaces: Vec::new(),
         }
     }
 
@@ -386,6 +418,38 @@ impl Config {
                 case_insensitive: sh.case_insensitive,
             });
         }
+        for spanned in raw.interfaces {
+            let span = spanned.span();
+            let i = spanned.into_inner();
+            let address = i.address.as_ref().and_then(|a| {
+                let parsed = a.get_ref().parse::<std::net::IpAddr>().ok();
+                if parsed.is_none() {
+                    err(
+                        a.span(),
+                        format!("interface address `{}` is not an IP address", a.get_ref()),
+                    );
+                }
+                parsed
+            });
+            if i.name.is_none() && i.address.is_none() {
+                err(span, "an [[interface]] needs a name or an address".into());
+            }
+            if let Some(sp) = &i.speed {
+                if *sp.get_ref() == 0 {
+                    err(
+                        sp.span(),
+                        "interface speed must be positive (bits per second)".into(),
+                    );
+                }
+            }
+            c.interfaces.push(InterfaceConfig {
+                name: i.name,
+                address,
+                speed: i.speed.map(|s| s.into_inner()),
+                rss: i.rss,
+                rdma: i.rdma,
+            });
+        }
         if errors.is_empty() {
             Ok(c)
         } else {
@@ -458,6 +522,25 @@ mod tests {
         assert_eq!(e[0].position.map(|p| p.0), Some(2));
         let e = Config::parse("[server\n").unwrap_err();
         assert!(e[0].position.is_some());
+    }
+
+    #[test]
+    fn interfaces_parse_and_are_checked() {
+        let c = Config::parse(
+            "[[interface]]\nname = \"eth0\"\nspeed = 10000000000\nrss = true\n\
+             [[interface]]\naddress = \"::1\"\nrdma = false\n",
+        )
+        .unwrap();
+        assert_eq!(c.interfaces.len(), 2);
+        assert_eq!(c.interfaces[0].name.as_deref(), Some("eth0"));
+        assert_eq!(c.interfaces[0].speed, Some(10_000_000_000));
+        assert_eq!(c.interfaces[0].rss, Some(true));
+        assert_eq!(c.interfaces[1].address, Some("::1".parse().unwrap()));
+        assert_eq!(c.interfaces[1].rdma, Some(false));
+        let e = Config::parse("[[interface]]\nspeed = 0\n[[interface]]\naddress = \"x\"\n")
+            .unwrap_err();
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(Config::parse("[[interface]]\nname = \"a\"\nbogus = 1\n").is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod credits;
 pub mod dispatch;
 pub mod file_state;
 pub mod handlers;
+pub mod interfaces;
 pub mod listener;
 pub mod notify_bus;
 pub mod open;

@@ -34,8 +34,6 @@ use std::sync::Arc;
 const FILE_WRITE_ATTRIBUTES: u32 = 0x0100;
 /// Size of FILE_OBJECTID_BUFFER (MS-FSCC 2.1.3).
 const OBJECT_ID_LEN: usize = 64;
-/// Link speed reported for the listening interface: 1 Gb/s.
-const LINK_SPEED: u64 = 1_000_000_000;
 
 /// Runs an FSCTL on a file or directory open.
 pub async fn handle(ctx: &Ctx, open: Arc<Open>, req: &IoctlRequest) -> Result<Reply, NtStatus> {
@@ -99,7 +97,7 @@ pub async fn handle(ctx: &Ctx, open: Arc<Open>, req: &IoctlRequest) -> Result<Re
         FSCTL_SRV_COPYCHUNK | FSCTL_SRV_COPYCHUNK_WRITE => {
             copychunk::copychunk(ctx, &open, req).await
         }
-        FSCTL_QUERY_NETWORK_INTERFACE_INFO => network_interfaces(ctx, req),
+        FSCTL_QUERY_NETWORK_INTERFACE_INFO => network_interfaces(ctx, req).await,
         // No compression: files report COMPRESSION_FORMAT_NONE (as WS2016 on a file system
         // without compression) and only NONE may be set (MS-FSA 2.1.5.9.7, 2.1.5.9.30).
         FSCTL_GET_COMPRESSION => {
@@ -260,22 +258,21 @@ async fn allocated_ranges(
     Ok((status, b.to_vec()))
 }
 
-/// FSCTL_QUERY_NETWORK_INTERFACE_INFO (MS-SMB2 3.3.5.15.11): the interface the connection
-/// arrived on, capability 0, 1 Gb/s. Valid on any tree with any FileId.
-pub fn network_interfaces(ctx: &Ctx, req: &IoctlRequest) -> Result<Reply, NtStatus> {
-    let mut addr = ctx.conn.writer.local();
-    addr.set_port(0);
-    let info = NetworkInterfaceInfo {
-        if_index: 1,
-        capability: 0,
-        link_speed: LINK_SPEED,
-        sockaddr: addr,
-    };
-    if (req.max_output_response as usize) < NetworkInterfaceInfo::LEN {
+/// FSCTL_QUERY_NETWORK_INTERFACE_INFO (MS-SMB2 3.3.5.15.11): the interfaces
+/// [`crate::server::interfaces::advertised`] chooses (probed on the blocking pool: it reads
+/// sysfs). Valid on any tree with any FileId.
+pub async fn network_interfaces(ctx: &Ctx, req: &IoctlRequest) -> Result<Reply, NtStatus> {
+    let config = ctx.conn.server.clone();
+    let local = ctx.conn.writer.local();
+    let list = files::blocking(move || {
+        crate::server::interfaces::advertised(&config.config.interfaces, local, false)
+    })
+    .await?;
+    if (req.max_output_response as usize) < NetworkInterfaceInfo::LEN * list.len() {
         return Err(NtStatus::BUFFER_TOO_SMALL);
     }
     let mut b = BytesMut::new();
-    NetworkInterfaceInfo::encode_list(&[info], &mut b).map_err(|_| NtStatus::INTERNAL_ERROR)?;
+    NetworkInterfaceInfo::encode_list(&list, &mut b).map_err(|_| NtStatus::INTERNAL_ERROR)?;
     Ok(ioctl_reply(NtStatus::SUCCESS, req, req.file_id, b.freeze()))
 }
 

@@ -30,7 +30,7 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
             pipe::transceive(&open, &req)
         }
         FSCTL_PIPE_WAIT => Err(NtStatus::NOT_SUPPORTED),
-        FSCTL_QUERY_NETWORK_INTERFACE_INFO => fsctl::network_interfaces(&ctx, &req),
+        FSCTL_QUERY_NETWORK_INTERFACE_INFO => fsctl::network_interfaces(&ctx, &req).await,
         _ => {
             let open = files::find_open(&ctx, req.file_id)?;
             if files::is_pipe(&open) {
