@@ -235,7 +235,7 @@ impl Signer {
     /// with nothing signed, when the algorithm cannot take the message in two pieces (AES-GMAC
     /// needs `msg` to end on a 16-byte boundary): the caller then joins them.
     pub fn sign_with_data(&self, msg: &mut [u8], data: &[u8]) -> bool {
-        if matches!(self.key, SignerKey::Gmac(..)) && msg.len() % 16 != 0 {
+        if matches!(self.key, SignerKey::Gmac(..)) && !msg.len().is_multiple_of(16) {
             return false;
         }
         let Some(sig_field) = msg.get_mut(SIGNATURE_OFFSET..SMB2_HEADER_LEN) else {

@@ -18,6 +18,7 @@ pub mod rpc;
 pub mod session;
 pub mod share;
 pub mod wildcard;
+pub mod write_queue;
 
 use crate::auth::{AuthConfig, UserDb};
 use crate::config::Config;

@@ -40,6 +40,9 @@ const CI_CACHE_DIRS: usize = 256;
 const CI_CACHE_MAX_ENTRIES: usize = 1_000_000;
 /// A directory modified this recently (ns) before its scan is not cached.
 const CI_RACY_NS: i128 = 2_000_000_000;
+/// Longest relative path handed to one openat2 call (PATH_MAX less the NUL); longer paths are
+/// resolved piecewise.
+const MAX_RESOLVE_BYTES: usize = libc::PATH_MAX as usize - 1;
 
 struct CiDir {
     mtime_ns: i128,
@@ -187,6 +190,18 @@ impl LocalShare {
         if comps.is_empty() {
             return sys::openat(dirfd, c".", flags, mode);
         }
+        // A path longer than the kernel's PATH_MAX (SMB allows 32,767 UTF-16 units) is resolved
+        // in pieces: each leading piece is opened as a directory (O_PATH) beneath the previous
+        // one, with the same resolve rules, so the walk still never leaves the tree.
+        let mut len = 0;
+        for (i, c) in comps.iter().enumerate() {
+            len += c.len() + 1;
+            if len > MAX_RESOLVE_BYTES && i > 0 {
+                let dir =
+                    self.open_beneath(dirfd, &comps[..i], libc::O_PATH | libc::O_DIRECTORY, 0)?;
+                return self.open_beneath(dir.as_raw_fd(), &comps[i..], flags, mode);
+            }
+        }
         if self.has_openat2.load(Ordering::Relaxed) {
             let p = sys::cstr(&comps.join("/"))?;
             match sys::openat2(dirfd, &p, flags, mode, self.resolve_flags()) {
@@ -329,5 +344,72 @@ impl LocalShare {
             .map(|c| c.as_os_str().to_str().map(str::to_string))
             .collect();
         SharePath::from_components(comps?).ok()
+    }
+}
+
+#[cfg(test)]
+mod long_path_tests {
+    use super::*;
+    use crate::vfs::{CreateDisposition, OpenRequest, Share};
+
+    /// Paths longer than PATH_MAX resolve piecewise, and still never through a symlink.
+    #[test]
+    fn deeper_than_path_max() {
+        let t = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let s = LocalShare::new(t.path(), LocalOptions::default()).unwrap();
+        let comp = "d".repeat(200);
+        let mut comps: Vec<String> = Vec::new();
+        let dir = OpenRequest {
+            disposition: CreateDisposition::Create,
+            directory: Some(true),
+            ..Default::default()
+        };
+        for _ in 0..30 {
+            comps.push(comp.clone());
+            let p = SharePath::from_components(comps.clone()).unwrap();
+            s.open(&p, &dir).unwrap();
+        }
+        assert!(comps.join("/").len() > libc::PATH_MAX as usize);
+        let mut file = comps.clone();
+        file.push("f".into());
+        let p = SharePath::from_components(file.clone()).unwrap();
+        let create = OpenRequest {
+            disposition: CreateDisposition::Create,
+            write: true,
+            ..Default::default()
+        };
+        let (h, _) = s.open(&p, &create).unwrap();
+        h.write_at(b"deep", 0).unwrap();
+        let (h, _) = s.open(&p, &OpenRequest::default()).unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(h.read_at(&mut buf, 0).unwrap(), 4);
+        // A symlink to outside in the middle of a long path is not followed, whichever piece
+        // it falls in.
+        let name = sys::cstr(&comp).unwrap();
+        let target = sys::cstr(outside.path().to_str().unwrap()).unwrap();
+        for at in [3usize, 25] {
+            let (parent, _) = s.open_dir(&comps[..at - 1]).unwrap();
+            let pfd = parent.as_raw_fd();
+            // SAFETY: plain syscalls with NUL-terminated names relative to `pfd`.
+            unsafe {
+                assert_eq!(
+                    libc::renameat(pfd, name.as_ptr(), pfd, c"moved".as_ptr()),
+                    0
+                );
+                assert_eq!(libc::symlinkat(target.as_ptr(), pfd, name.as_ptr()), 0);
+            }
+            let e = s.open(&p, &OpenRequest::default()).err().unwrap();
+            assert_eq!(e.status(), crate::wire::NtStatus::OBJECT_PATH_NOT_FOUND);
+            // SAFETY: as above.
+            unsafe {
+                assert_eq!(libc::unlinkat(pfd, name.as_ptr(), 0), 0);
+                assert_eq!(
+                    libc::renameat(pfd, c"moved".as_ptr(), pfd, name.as_ptr()),
+                    0
+                );
+            }
+        }
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
     }
 }
