@@ -1,5 +1,5 @@
 //! The command line (this exact interface is what test scripts and the test bed drive):
-//! `rsmbd serve`, `rsmbd user add|del|list`, `rsmbd check-config`.
+//! `rsmbd serve`, `rsmbd user add|del|list`, `rsmbd status`, `rsmbd check-config`.
 use crate::auth::UserDb;
 use crate::config::{Config, ShareConfig};
 use clap::{Parser, Subcommand};
@@ -39,6 +39,16 @@ enum Cmd {
     User {
         #[command(subcommand)]
         action: UserCmd,
+    },
+    /// Show a running server's sessions, channels and open files (through its control socket
+    /// `<state_dir>/control.sock`; root or the server's user only).
+    Status {
+        /// The server's configuration file (for its state directory).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The server's state directory; overrides the configuration's.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
     },
     /// Validate a configuration file; print each error with its line and column.
     CheckConfig {
@@ -85,6 +95,7 @@ pub fn main() -> ExitCode {
             log,
         } => serve(config, listen, share, users, log),
         Cmd::User { action } => user(action),
+        Cmd::Status { config, state_dir } => status(config, state_dir),
         Cmd::CheckConfig { file } => match Config::load(&file) {
             Ok(_) => {
                 println!("{}: ok", file.display());
@@ -97,6 +108,30 @@ pub fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// `rsmbd status`: prints the report of the server with this state directory.
+fn status(config: Option<PathBuf>, state_dir: Option<PathBuf>) -> ExitCode {
+    let dir = match (state_dir, &config) {
+        (Some(d), _) => d,
+        (None, Some(path)) => match Config::load(path) {
+            Ok(c) => c.state_dir,
+            Err(errors) => {
+                for e in errors {
+                    eprintln!("{}: {e}", path.display());
+                }
+                return ExitCode::FAILURE;
+            }
+        },
+        (None, None) => Config::builtin_default().state_dir,
+    };
+    match crate::server::control::query(&dir) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }
 

@@ -79,6 +79,8 @@ struct RawLimits {
     idle_timeout_secs: Option<u64>,
     frame_timeout_secs: Option<u64>,
     oplock_break_timeout_secs: Option<u64>,
+    durable_timeout_secs: Option<u64>,
+    durable_max_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,6 +180,11 @@ pub struct Limits {
     /// How long a conflicting open waits for an oplock holder to acknowledge a break
     /// (MS-SMB2 3.3.2.1 Oplock Break Acknowledgment Timer: 35 s on Windows).
     pub oplock_break_timeout_secs: u64,
+    /// How long a disconnected durable open is kept for its client to reconnect: v1 opens,
+    /// and v2 opens that ask for 0 (MS-SMB2 3.3.5.9.6, 3.3.5.9.10; Windows and Samba: 60 s).
+    pub durable_timeout_secs: u64,
+    /// The longest durable v2 timeout granted, whatever the client asks (300 s as Windows).
+    pub durable_max_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -192,6 +199,8 @@ impl Default for Limits {
             idle_timeout_secs: 120,
             frame_timeout_secs: 60,
             oplock_break_timeout_secs: 35,
+            durable_timeout_secs: 60,
+            durable_max_timeout_secs: 300,
         }
     }
 }
@@ -386,7 +395,9 @@ impl Config {
             max_pending_per_connection,
             idle_timeout_secs,
             frame_timeout_secs,
-            oplock_break_timeout_secs
+            oplock_break_timeout_secs,
+            durable_timeout_secs,
+            durable_max_timeout_secs
         );
         for sh in raw.shares {
             let name = sh.name.get_ref();

@@ -71,6 +71,8 @@ pub struct Connection {
     pub kill: tokio::sync::Notify,
     /// MessageIds a CANCEL named before their request went asynchronous (bounded).
     pub early_cancels: Mutex<std::collections::HashSet<u64>>,
+    /// Peer, transport and counters, as `rsmbd status` shows them (in `server.connections`).
+    pub info: Arc<super::status::ConnectionInfo>,
 }
 
 /// A pending asynchronous operation, as CANCEL finds it.
@@ -97,8 +99,17 @@ pub async fn serve(
     writer: Arc<dyn FrameWriter>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    let id = server.next_connection_id();
+    let info = Arc::new(super::status::ConnectionInfo::new(
+        id,
+        writer.peer(),
+        writer.local(),
+        writer.kind(),
+    ));
+    server.connections.insert(id, info.clone());
     let conn = Arc::new(Connection {
-        id: server.next_connection_id(),
+        id,
+        info,
         credits: Mutex::new(Credits::new(server.config.limits.max_credits)),
         server,
         writer,
@@ -150,6 +161,7 @@ pub async fn serve(
             p.cancel.cancel();
         }
         conn.teardown().await;
+        conn.server.connections.remove(&conn.id);
     }
     .instrument(span)
     .await
@@ -157,7 +169,8 @@ pub async fn serve(
 
 impl Connection {
     /// Removes this connection's channel from every session; a session left without channels
-    /// ends, and its opens close, releasing share modes and byte-range locks (MS-SMB2 3.3.7.1).
+    /// ends, and its opens close, releasing share modes and byte-range locks, except durable
+    /// opens, which are kept for a reconnect (MS-SMB2 3.3.7.1, [`super::durable`]).
     async fn teardown(&self) {
         let mut gone = Vec::new();
         self.server.sessions.retain(|_, s| {
@@ -169,12 +182,14 @@ impl Connection {
             }
         });
         for s in gone {
-            super::handlers::files::close_session(&self.server, &s).await;
+            // Durable opens survive the lost connection (MS-SMB2 3.3.7.1).
+            super::handlers::files::disconnect_session(&self.server, &s).await;
         }
     }
 
     /// Handles one frame (one Direct-TCP message).
     pub async fn process_frame(self: &Arc<Self>, frame: BytesMut) -> Result<(), Disconnect> {
+        self.info.stats.add_in(frame.len() as u64);
         match frame.get(..4) {
             Some(b"\xffSMB") => return self.smb1_negotiate(&frame.freeze()).await,
             Some(b"\xfdSMB") => {
@@ -229,6 +244,7 @@ impl Connection {
         let limits = &self.server.config.limits;
         let elements = compound::split_compound(&frame, limits.max_compound_elements as usize)
             .map_err(|_| Disconnect("malformed compound chain"))?;
+        self.info.stats.add_requests(elements.len() as u64);
         // In arrival order, before anything runs: headers, CANCEL, and the MessageId window
         // (MS-SMB2 3.3.5.2.3 checks a request on receipt).
         let mut chain = Vec::with_capacity(elements.len());
@@ -683,6 +699,8 @@ impl Connection {
             }
             parts
         };
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        self.info.stats.add_out(len as u64);
         self.writer
             .send(parts)
             .await

@@ -218,7 +218,15 @@ pub async fn dispatch(ctx: Ctx) -> Outcome {
         Command::TREE_CONNECT => handlers::tree_connect::handle(ctx).await.into(),
         Command::TREE_DISCONNECT => handlers::tree_connect::disconnect(ctx).await.into(),
         Command::ECHO => handlers::echo::handle(ctx).await.into(),
-        _ => handlers::files::handle(ctx).await,
+        _ => {
+            // Channel sequence / replay verification (MS-SMB2 3.3.5.2.10), see replay.rs.
+            let ticket = match super::replay::enter(&ctx) {
+                Ok(t) => t,
+                Err(status) => return Outcome::Reply(Reply::error(status)),
+            };
+            let server = ctx.conn.server.clone();
+            super::replay::finish(server, ticket, handlers::files::handle(ctx).await)
+        }
     }
 }
 

@@ -59,6 +59,25 @@ impl ByteLock {
     }
 }
 
+/// Open.LockSequenceArray (MS-SMB2 3.3.1.10): for each LockSequenceIndex 1..=64, the
+/// LockSequenceNumber of the last successful LOCK request that used it (`None`: not Valid).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockSequenceArray(pub [Option<u8>; 64]);
+
+impl Default for LockSequenceArray {
+    fn default() -> Self {
+        Self([None; 64])
+    }
+}
+
+impl LockSequenceArray {
+    /// The entry of `index` (1..=64), if the index is in range.
+    pub fn entry(&mut self, index: u32) -> Option<&mut Option<u8>> {
+        let i = usize::try_from(index).ok()?.checked_sub(1)?;
+        self.0.get_mut(i)
+    }
+}
+
 /// Mutable part of a file's state.
 #[derive(Debug, Default)]
 pub struct FileStateInner {
@@ -68,7 +87,10 @@ pub struct FileStateInner {
     pub delete_pending: bool,
     /// Byte-range locks.
     pub locks: Vec<ByteLock>,
-    /// Oplocks of the opens (MS-FSA 2.1.5.17; [`super::oplock`]).
+    /// Open.LockSequenceArray of the opens that have used lock sequence numbers, by volatile
+    /// FileId (MS-SMB2 3.3.1.10, 3.3.5.14).
+    pub lock_sequences: std::collections::HashMap<u64, LockSequenceArray>,
+    /// Oplocks and leases of the opens (MS-FSA 2.1.5.17; [`super::oplock`], [`super::lease`]).
     pub oplocks: super::oplock::Oplocks,
 }
 
@@ -83,6 +105,8 @@ pub struct FileState {
     pub unlocked: tokio::sync::Notify,
     /// Woken when an oplock break ends (acknowledged, closed, broken), for waiting CREATEs.
     pub oplock_changed: tokio::sync::Notify,
+    /// The LastWriteTime the server reports while opens hold it (delayed and frozen updates).
+    pub times: crate::server::handlers::info::times::FileTimes,
 }
 
 fn data_access(a: u32) -> (bool, bool, bool) {
@@ -136,10 +160,12 @@ impl FileState {
         let mut inner = self.inner.lock();
         let before = inner.locks.len();
         inner.locks.retain(|l| l.open != open);
+        inner.lock_sequences.remove(&open);
         let unlocked = inner.locks.len() != before;
         inner.opens.retain(|e| e.open != open);
         let last = inner.opens.is_empty();
-        let oplock_changed = inner.oplocks.release(open);
+        let mut oplock_changed = inner.oplocks.release(open);
+        oplock_changed |= self.release_lease(&mut inner, open);
         drop(inner);
         if unlocked {
             self.unlocked.notify_waiters();

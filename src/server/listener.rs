@@ -15,6 +15,8 @@ pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
     // Handlers first: a SIGTERM right after `listening on` must already stop gracefully.
     let signals = Signals::install()?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    // Up before `listening on`, so `rsmbd status` works as soon as the server announces itself.
+    let control = super::control::start(server.clone(), stop_rx.clone());
     let mut listeners = Vec::new();
     for addr in &server.config.listen {
         let l = TcpListener::bind(addr)
@@ -46,6 +48,9 @@ pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
         while tasks.join_next().await.is_some() {}
     })
     .await;
+    if let Some(c) = control {
+        let _ = tokio::time::timeout(Duration::from_secs(1), c).await;
+    }
     Ok(())
 }
 

@@ -5,18 +5,23 @@
 //! so tests drive it over in-memory pipes as well as TCP. Sessions live in a server-wide table
 //! ([`Server::sessions`]) so that any channel of a session can carry its requests.
 pub mod connection;
+pub mod control;
 pub mod credits;
 pub mod dispatch;
+pub mod durable;
 pub mod file_state;
 pub mod handlers;
 pub mod interfaces;
+pub mod lease;
 pub mod listener;
 pub mod notify_bus;
 pub mod open;
 pub mod oplock;
+pub mod replay;
 pub mod rpc;
 pub mod session;
 pub mod share;
+pub mod status;
 pub mod wildcard;
 pub mod write_queue;
 
@@ -51,10 +56,14 @@ pub struct Server {
     pub opens: open::OpenTable,
     /// Per-file state (share modes, locks) by (device, inode).
     pub files: file_state::FileStates,
+    /// Durable opens, connected and disconnected (MS-SMB2 3.3.5.9.6 – 3.3.5.9.12).
+    pub durable: durable::DurableTable,
     /// Change-notification watches (CHANGE_NOTIFY).
     pub notify: notify_bus::NotifyBus,
     /// Failed logons per client address: count and time of the last, for the growing delay.
     pub failed_logons: DashMap<IpAddr, (u32, Instant)>,
+    /// Live connections by id, with their per-channel counters (`rsmbd status`).
+    pub connections: DashMap<u64, Arc<status::ConnectionInfo>>,
     next_connection_id: AtomicU64,
 }
 
@@ -122,8 +131,10 @@ impl Server {
             sessions: DashMap::new(),
             opens: open::OpenTable::default(),
             files: file_state::FileStates::default(),
+            durable: durable::DurableTable::default(),
             notify: notify_bus::NotifyBus::default(),
             failed_logons: DashMap::new(),
+            connections: DashMap::new(),
             next_connection_id: AtomicU64::new(1),
         })
     }

@@ -239,6 +239,29 @@ pub fn report(server: &Server, share: &str, path: &SharePath, action: u32, filte
     }
 }
 
+/// Whether two paths lie in the same directory (names compared case-insensitively).
+fn same_parent(a: &SharePath, b: &SharePath) -> bool {
+    let (a, b) = (a.parent_components(), b.parent_components());
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| eq_component(x, y))
+}
+
+/// Reports a rename of `from` to `to` (MS-FSA 2.1.5.14.11): within one directory as
+/// `RENAMED_OLD_NAME` then `RENAMED_NEW_NAME`; into another directory as `REMOVED` from the
+/// old one then `ADDED` to the new one. `filter` is `FILE_NAME` or `DIR_NAME`.
+pub fn report_rename(server: &Server, share: &str, from: &SharePath, to: &SharePath, filter: u32) {
+    use crate::wire::change_notify::notify_action as na;
+    let (old, new) = if same_parent(from, to) {
+        (
+            na::FILE_ACTION_RENAMED_OLD_NAME,
+            na::FILE_ACTION_RENAMED_NEW_NAME,
+        )
+    } else {
+        (na::FILE_ACTION_REMOVED, na::FILE_ACTION_ADDED)
+    };
+    report(server, share, from, old, filter);
+    report(server, share, to, new, filter);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +294,15 @@ mod tests {
         assert_eq!(t.relative_name(&p("a\\b\\f")), Some("b\\f".into()));
         let root = watch("", false, 1000);
         assert_eq!(root.relative_name(&p("f")), Some("f".into()));
+    }
+
+    #[test]
+    fn rename_parents() {
+        let p = |s: &str| SharePath::parse(s).unwrap();
+        assert!(same_parent(&p("a\\x"), &p("A\\y")));
+        assert!(same_parent(&p("x"), &p("y")));
+        assert!(!same_parent(&p("a\\x"), &p("y")));
+        assert!(!same_parent(&p("a\\x"), &p("b\\x")));
     }
 
     #[test]

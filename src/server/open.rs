@@ -132,6 +132,11 @@ impl OpenTable {
             .collect()
     }
 
+    /// Every open, copied out of the table (for `rsmbd status`; no table lock is held after).
+    pub fn snapshot(&self) -> Vec<Arc<Open>> {
+        self.by_volatile.iter().map(|o| o.clone()).collect()
+    }
+
     /// Whether any open matches `pred` (read-only scan).
     pub fn any(&self, pred: impl Fn(&Open) -> bool) -> bool {
         self.by_volatile.iter().any(|o| pred(&o))

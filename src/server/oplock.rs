@@ -29,7 +29,7 @@
 use super::connection::Connection;
 use super::file_state::{FileState, ShareEntry};
 use crate::wire::header::flags;
-use crate::wire::oplock_break::OplockBreak;
+use crate::wire::oplock_break::{LeaseBreakNotification, OplockBreak};
 use crate::wire::{create::OplockLevel, BytesMut, Command, FileId, Header, NtStatus};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -92,12 +92,14 @@ pub struct Holder {
     pub breaking: Option<Breaking>,
 }
 
-/// The oplocks of one stream.
+/// The oplocks and leases of one stream.
 #[derive(Default)]
 pub struct Oplocks {
-    holders: Vec<Holder>,
+    pub(super) holders: Vec<Holder>,
+    /// The leases of the stream ([`super::lease`]).
+    pub leases: Vec<super::lease::Lease>,
     /// Counts changes that end or settle a break, for waiters.
-    generation: u64,
+    pub(super) generation: u64,
 }
 
 impl std::fmt::Debug for Oplocks {
@@ -108,6 +110,7 @@ impl std::fmt::Debug for Oplocks {
                     .iter()
                     .map(|h| (h.open, h.level, h.breaking.map(|b| b.to))),
             )
+            .entries(self.leases.iter())
             .finish()
     }
 }
@@ -116,8 +119,34 @@ impl std::fmt::Debug for Oplocks {
 pub struct Notice {
     conn: Weak<Connection>,
     session_id: u64,
-    file_id: FileId,
-    level: u8,
+    kind: NoticeKind,
+}
+
+/// What a [`Notice`] carries.
+enum NoticeKind {
+    /// Oplock Break Notification (MS-SMB2 2.2.23.1).
+    Oplock { file_id: FileId, level: u8 },
+    /// Lease Break Notification (MS-SMB2 2.2.23.2).
+    Lease(LeaseBreakNotification),
+}
+
+impl Notice {
+    /// A lease break notification for the connection `conn` of session `session_id`.
+    pub fn lease(conn: Weak<Connection>, session_id: u64, body: LeaseBreakNotification) -> Self {
+        Notice {
+            conn,
+            session_id,
+            kind: NoticeKind::Lease(body),
+        }
+    }
+
+    #[cfg(test)]
+    fn level(&self) -> u8 {
+        match self.kind {
+            NoticeKind::Oplock { level, .. } => level,
+            NoticeKind::Lease(_) => LEASE,
+        }
+    }
 }
 
 /// What a CREATE must wait for before it runs again.
@@ -143,8 +172,10 @@ impl Oplocks {
         Notice {
             conn: h.conn.clone(),
             session_id: h.session_id,
-            file_id: h.file_id,
-            level,
+            kind: NoticeKind::Oplock {
+                file_id: h.file_id,
+                level,
+            },
         }
     }
 
@@ -239,7 +270,10 @@ impl Oplocks {
             .holders
             .iter()
             .any(|h| h.open != holder.open && matches!(h.level, EXCLUSIVE | BATCH));
-        let level = if alone {
+        let level = if self.handle_lease_elsewhere(holder.open) {
+            // A lease with H elsewhere: no oplock (smb2.lease.oplock).
+            NONE
+        } else if alone {
             requested
         } else if exclusive_elsewhere {
             NONE
@@ -330,17 +364,10 @@ impl Oplocks {
 impl FileState {
     /// Breaks the LEVEL_II oplocks of this stream to none: a write, an end-of-file or
     /// allocation change, or a byte-range lock (MS-FSA 2.1.4.12).
+    /// Every lease breaks to none too; [`FileState::break_read_caching`] spares the lease of
+    /// the open that writes.
     pub fn break_level2(&self) {
-        let mut out = Vec::new();
-        {
-            let mut inner = self.inner.lock();
-            if inner.oplocks.holders.is_empty() {
-                return;
-            }
-            inner.oplocks.break_level2(&mut out);
-        }
-        self.oplock_changed.notify_waiters();
-        send(out);
+        self.break_read_caching(0);
     }
 
     /// Releases the oplock of a closing open, waking CREATEs waiting on its break.
@@ -413,14 +440,26 @@ pub fn send(notices: Vec<Notice>) {
                 message_id: u64::MAX,
                 ..Header::default()
             };
-            let mut msg = BytesMut::with_capacity(crate::wire::HEADER_LEN + 24);
+            let mut msg = BytesMut::with_capacity(crate::wire::HEADER_LEN + 44);
             h.encode(&mut msg);
-            OplockBreak {
-                oplock_level: OplockLevel(n.level),
-                file_id: n.file_id,
+            match n.kind {
+                NoticeKind::Oplock { file_id, level } => {
+                    OplockBreak {
+                        oplock_level: OplockLevel(level),
+                        file_id,
+                    }
+                    .encode(&mut msg);
+                    tracing::debug!(?file_id, level, "oplock break");
+                }
+                NoticeKind::Lease(body) => {
+                    body.encode(&mut msg);
+                    tracing::debug!(
+                        from = body.current_lease_state,
+                        to = body.new_lease_state,
+                        "lease break"
+                    );
+                }
             }
-            .encode(&mut msg);
-            tracing::debug!(file_id = ?n.file_id, level = n.level, "oplock break");
             let _ = conn.send_responses(vec![msg], vec![None], encrypt).await;
         }
     });
@@ -467,7 +506,7 @@ mod tests {
             .check_create(2, 0x1f01ff, false, Phase::BeforeSharing, &mut out)
             .unwrap();
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].level, LEVEL_II);
+        assert_eq!(out[0].level(), LEVEL_II);
         // Still breaking: the next CREATE waits too, without a new notice.
         out.clear();
         assert!(o

@@ -116,10 +116,11 @@ mod tests {
         for (i, r) in results.iter().enumerate() {
             assert_eq!(*r, Some(i * 2));
         }
-        let log = log.lock();
-        assert_eq!(log.len(), 200);
-        assert!(log.windows(2).all(|w| w[0] < w[1]), "out of order");
-        drop(log);
+        {
+            let log = log.lock();
+            assert_eq!(log.len(), 200);
+            assert!(log.windows(2).all(|w| w[0] < w[1]), "out of order");
+        }
         // The drainer removes the queue just after its last job.
         for _ in 0..100 {
             if !QUEUES.contains_key(&7) {

@@ -9,7 +9,13 @@ use std::ffi::{CStr, CString};
 
 /// xattr holding DOS attributes and creation time.
 pub(crate) const XATTR_DOSATTRIB: &CStr = c"user.DOSATTRIB";
-/// xattr holding the security descriptor.
+/// xattr holding an object's security descriptor. Format: the SECURITY_DESCRIPTOR in the
+/// self-relative form of MS-DTYP 2.4.6 exactly as rsmbd encodes it (revision 1,
+/// SE_SELF_RELATIVE set; SACL, DACL, owner and group follow the 20-byte header), with no
+/// extra framing. A value that does not decode as one (a Samba `xattr_NTACL` NDR blob of
+/// version 2 to 4, say) is ignored: the object then has the default descriptor. Every
+/// object rsmbd creates gets one (inherited from its parent, MS-DTYP 2.5.3.4); objects
+/// created outside rsmbd have none.
 pub(crate) const XATTR_NTACL: &CStr = c"user.NTACL";
 /// Prefix of stream xattrs.
 pub(crate) const STREAM_PREFIX: &str = "user.DosStream.";

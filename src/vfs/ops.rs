@@ -344,8 +344,9 @@ impl LocalShare {
             Err(libc::ENODATA) => false,
             Err(er) => return Err(e(er)),
         };
-        if !exists && self.opts.case_insensitive {
-            // Stream names compare case-insensitively too.
+        if !exists {
+            // Stream names compare case-insensitively, whatever the share's file names do
+            // (NTFS; smb2.streams.names3).
             let folded = fold(&sname);
             if let Some((n, _)) = base.streams()?.into_iter().find(|(n, _)| fold(n) == folded) {
                 xname = stream::xname(&n)?;
@@ -371,13 +372,13 @@ impl LocalShare {
                 }
             }
         };
-        let h = StreamHandle {
+        let h = StreamHandle::new(
             base,
-            name: sname,
+            sname,
             xname,
-            max: self.caps.max_stream_size,
-            locks: self.stream_locks.clone(),
-        };
+            self.caps.max_stream_size,
+            self.stream_locks.clone(),
+        );
         Ok((h, action))
     }
 
@@ -463,7 +464,7 @@ impl Share for LocalShare {
 
     fn rename(&self, from: &dyn Handle, to: &SharePath, replace: bool) -> VfsResult<()> {
         if from.as_any().is::<StreamHandle>() || to.stream().is_some() {
-            return Err(st(NtStatus::NOT_SUPPORTED));
+            return self.rename_stream(from, to, replace);
         }
         let h = LocalHandle::downcast(from)?;
         let Some(dst_name) = to.file_name() else {

@@ -11,7 +11,8 @@
 //!   `>`, `?`, `|` → OBJECT_NAME_INVALID; `:` is only allowed in the last component, where it
 //!   introduces a stream: `name:stream`, `name:stream:$DATA`, `name::$DATA` (the default
 //!   stream, i.e. no stream); any other type, an empty stream name without type, or more than
-//!   two colons → OBJECT_NAME_INVALID;
+//!   two colons → OBJECT_NAME_INVALID; stream names may contain control characters and
+//!   wildcards, but not NUL, `/` or `\` (MS-FSCC 2.1.5.3);
 //! - a component longer than 255 UTF-16 code units, or a whole path longer than 32,767 →
 //!   OBJECT_NAME_INVALID;
 //! - trailing spaces and dots are kept as given (the NT layer, unlike Win32, does not strip
@@ -59,10 +60,10 @@ pub fn validate_component(c: &str) -> VfsResult<()> {
     Ok(())
 }
 
+/// Stream names (MS-FSCC 2.1.5.3) may hold any character but NUL, `/`, `\` and `:`; control
+/// characters and wildcards are allowed (Windows; smb2.streams.names2).
 fn validate_stream_name(s: &str) -> VfsResult<()> {
-    if s.len() > MAX_STREAM_NAME_BYTES
-        || s.chars()
-            .any(|ch| (ch as u32) < 0x20 || matches!(ch, '/' | '\\' | ':'))
+    if s.len() > MAX_STREAM_NAME_BYTES || s.chars().any(|ch| matches!(ch, '\0' | '/' | '\\' | ':'))
     {
         return Err(invalid());
     }
@@ -80,6 +81,15 @@ impl SharePath {
         if name.encode_utf16().count() > MAX_PATH_UTF16 {
             return Err(invalid());
         }
+        // `/` separates components too, as Samba takes it (smb2.timestamps.test_close_not_attrib
+        // opens `dir/file`); it can never be part of a name, so nothing else changes.
+        let converted;
+        let name = if name.contains('/') {
+            converted = name.replace('/', "\\");
+            converted.as_str()
+        } else {
+            name
+        };
         let mut rest = name.strip_prefix('\\').unwrap_or(name);
         let mut trailing_separator = false;
         if let Some(r) = rest.strip_suffix('\\') {
@@ -264,7 +274,17 @@ mod tests {
         assert_eq!(st("a\\\\b"), NtStatus::OBJECT_NAME_INVALID);
         assert_eq!(st("\\\\"), NtStatus::OBJECT_NAME_INVALID);
         assert_eq!(st("a\0b"), NtStatus::OBJECT_NAME_INVALID);
-        assert_eq!(st("/etc/passwd"), NtStatus::OBJECT_NAME_INVALID);
+        // `/` is a separator (CREATE refuses a leading one before parsing).
+        assert_eq!(
+            SharePath::parse("/etc/passwd").unwrap().components(),
+            ["etc", "passwd"]
+        );
+        assert_eq!(
+            SharePath::parse("a/b\\c").unwrap(),
+            SharePath::parse("a\\b\\c").unwrap()
+        );
+        assert_eq!(st("a/../b"), NtStatus::OBJECT_PATH_SYNTAX_BAD);
+        assert_eq!(st("f:x/../y"), NtStatus::OBJECT_NAME_INVALID);
         for c in ["a*", "a?", "a<", "a>", "a|", "a\"", "a\x01", "a\x1f"] {
             assert_eq!(st(c), NtStatus::OBJECT_NAME_INVALID, "{c:?}");
         }
@@ -294,6 +314,9 @@ mod tests {
         assert_eq!(st("d:s\\f"), NtStatus::OBJECT_NAME_INVALID);
         assert_eq!(st("f:s/x"), NtStatus::OBJECT_NAME_INVALID);
         assert_eq!(st("f:s\\"), NtStatus::OBJECT_NAME_INVALID);
+        assert_eq!(st("f:s\0x"), NtStatus::OBJECT_NAME_INVALID);
+        let p = SharePath::parse("f:\x05S\n *?:$DATA").unwrap();
+        assert_eq!(p.stream(), Some("\x05S\n *?"));
         // A stream on the root directory.
         let p = SharePath::parse(":s").unwrap_err();
         assert_eq!(p.status(), NtStatus::OBJECT_NAME_INVALID);

@@ -14,11 +14,19 @@
 //! STATUS_DELETE_PENDING). EAs and the security descriptor of the contexts are applied to a
 //! created, overwritten or superseded file. Oplocks ([`oplocks`]) break around the sharing check
 //! and are granted with the share entry; a CREATE that must wait for a break goes asynchronous.
-//! No leases or durable handles are granted.
+//! Leases are granted with the oplocks; durable handles with a batch oplock or a lease with
+//! HANDLE caching, and a durable reconnect bypasses all of the above ([`reconnect`],
+//! [`crate::server::durable`]).
+//! Named streams ([`streams`]) have share modes of their own but are linked to their base
+//! file: an open of the file for DELETE must be shared by every open stream, and a
+//! delete-pending file keeps its name (STATUS_DELETE_PENDING) until its last stream closes. A
+//! name ending in `::$DATA` names the default data stream, which a directory has not.
 mod access;
 mod acl;
 mod contexts;
 mod oplocks;
+mod reconnect;
+pub(crate) mod streams;
 
 use super::{bad_request, body_of, files, info, pipe};
 use crate::server::dispatch::{self, Cancel, Ctx, Outcome, PendingOp, Reply};
@@ -280,6 +288,7 @@ fn open_blocking(job: Job) -> Result<Opened, NtStatus> {
         create_attributes: job.create_attributes,
         allocation_size: job.cc.allocation_size.unwrap_or(0),
     };
+    let restricted = acl::restrict_creation(&*job.vfs, &job.path, &mut oreq, &job.caller)?;
     let opened = match job.vfs.open(&job.path, &oreq) {
         // MAXIMUM_ALLOWED on a read-only file: open it for reading only.
         Err(e)
@@ -293,7 +302,7 @@ fn open_blocking(job: Job) -> Result<Opened, NtStatus> {
         }
         r => r,
     };
-    let (handle, outcome) = opened.map_err(vfs_err)?;
+    let (handle, outcome) = opened.map_err(|e| acl::creation_error(restricted, vfs_err(e)))?;
     let stat = handle.stat().map_err(vfs_err)?;
     let created = outcome.action != vfs::CreateAction::Opened;
     let readonly = stat.attributes & fa::READONLY != 0 && !stat.is_dir;
@@ -336,7 +345,10 @@ fn open_blocking(job: Job) -> Result<Opened, NtStatus> {
                 &mut notices,
             )
             .and_then(|()| {
-                if file_state::sharing_ok(&inner.opens, granted, job.share_access) {
+                if file_state::sharing_ok(&inner.opens, granted, job.share_access)
+                    && (job.path.stream().is_some()
+                        || streams::base_delete_ok(&job.server, key, granted))
+                {
                     Ok(())
                 } else {
                     Err(NtStatus::SHARING_VIOLATION)
@@ -358,11 +370,23 @@ fn open_blocking(job: Job) -> Result<Opened, NtStatus> {
                     access: granted,
                     share: job.share_access,
                 });
-                o.grant(&mut inner, stat.is_dir)
+                o.grant(&state, &mut inner, stat.is_dir)
             })
         }
     };
     oplock::send(notices);
+    let registered = registered.and_then(|level| {
+        if job.path.stream().is_none() {
+            return Ok(level);
+        }
+        // A stream open keeps its base file open (delete-on-close, DELETE sharing).
+        streams::attach(&job.server, &stat, job.open_id, granted, job.share_access).inspect_err(
+            |_| {
+                state.release_open(job.open_id);
+            },
+        )?;
+        Ok(level)
+    });
     let oplock_level = match registered {
         Ok(level) => level,
         Err(s) => {
@@ -389,6 +413,7 @@ fn open_blocking(job: Job) -> Result<Opened, NtStatus> {
             }
         });
         if let Err(s) = applied {
+            streams::forget_failed(&job.server, job.open_id);
             state.release_open(job.open_id);
             drop(state);
             job.server.files.forget(key);
@@ -438,9 +463,13 @@ pub async fn handle(ctx: Ctx) -> Outcome {
             let Some((state, w)) = slot.lock().take() else {
                 return Reply::error(NtStatus::INTERNAL_ERROR);
             };
-            tokio::select! {
-                _ = state.wait_oplock(w) => {}
-                _ = cancelled.cancelled() => return Reply::error(NtStatus::CANCELLED),
+            // A disconnected durable open cannot acknowledge its break: it is closed instead.
+            let server = ctx.conn.server.clone();
+            if !server.durable.purge_breaking(&server, &state).await {
+                tokio::select! {
+                    _ = state.wait_oplock(w) => {}
+                    _ = cancelled.cancelled() => return Reply::error(NtStatus::CANCELLED),
+                }
             }
             let key = state.key;
             drop(state);
@@ -465,24 +494,41 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
         return pipe::create(ctx, tree, &req);
     }
     let vfs = tree.share.vfs.clone().ok_or(NtStatus::INVALID_PARAMETER)?;
+    // A durable reconnect ignores the other fields of the request (MS-SMB2 3.3.5.9.7).
+    if req.create_contexts.iter().any(|c| {
+        c.name == crate::wire::create_contexts::names::DURABLE_HANDLE_RECONNECT
+            || c.name == crate::wire::create_contexts::names::DURABLE_HANDLE_RECONNECT_V2
+    }) {
+        let mut cc = contexts::parse(&req.create_contexts)?;
+        reconnect::strip_for_dialect(&mut cc, ctx.dialect());
+        if let Some(r) = cc.reconnect {
+            return reconnect::reconnect(ctx, tree, &req, &cc, r).await;
+        }
+    }
     let params = validate(&req)?;
     let name = req.name.as_deref().ok_or(NtStatus::OBJECT_NAME_INVALID)?;
     if name.starts_with('\\') || name.starts_with('/') {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     let path = SharePath::parse(name).map_err(vfs_err)?;
-    let cc = contexts::parse(&req.create_contexts)?;
-    if cc.reconnect || cc.timewarp.is_some() {
+    let mut cc = contexts::parse(&req.create_contexts)?;
+    reconnect::strip_for_dialect(&mut cc, ctx.dialect());
+    if cc.timewarp.is_some() {
         return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
     }
-    if path.stream().is_some() && params.directory == Some(true) {
+    let default_stream = path.stream().is_none() && streams::names_default_stream(name);
+    if (path.stream().is_some() || default_stream) && params.directory == Some(true) {
         return Err(NtStatus::NOT_A_DIRECTORY);
+    }
+    let mut params = params;
+    if default_stream {
+        // `dir::$DATA`: a directory has no default data stream (FILE_IS_A_DIRECTORY).
+        params.directory = Some(false);
     }
     let session = ctx.session()?.clone();
     let server = ctx.conn.server.clone();
     let tree_max = tree.maximal_access;
     let read_only_share = tree_max & am::FILE_WRITE_DATA == 0;
-    let mut params = params;
     if read_only_share {
         match params.disposition {
             vfs::CreateDisposition::Open => {}
@@ -509,6 +555,9 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
     {
         return Err(NtStatus::ACCESS_DENIED);
     }
+    if let Some(reply) = reconnect::before_open(ctx, &tree, name, &cc).await? {
+        return Ok(reply);
+    }
     let limit = server.config.limits.max_opens_per_session as usize;
     if !server.opens.reserve_slot(session.id, limit) {
         return Err(NtStatus::INSUFFICIENT_RESOURCES);
@@ -532,15 +581,8 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
         cc: cc.clone(),
         open_id: file_id.volatile,
         caller,
-        oplock: oplocks::OplockJob::new(
-            ctx,
-            match req.requested_oplock_level.0 {
-                oplock::LEASE => oplock::NONE,
-                l => l,
-            },
-            file_id,
-            slot.clone(),
-        ),
+        oplock: oplocks::OplockJob::new(ctx, req.requested_oplock_level.0, file_id, slot.clone())
+            .with_lease(cc.lease, req.share_access & 7, req.create_options),
     };
     let result = files::blocking(move || open_blocking(job))
         .await
@@ -560,7 +602,25 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
     };
     let st = o.stat;
     report_creation(&server, &tree, &o.handle.path(), o.action, st.is_dir);
-    let contexts = contexts::response(&cc, o.maximal, st.file_id, st.dev);
+    let mut contexts = contexts::response(&cc, o.maximal, st.file_id, st.dev);
+    let lease_reply = slot.take_lease_reply();
+    let durable = reconnect::grant(
+        ctx,
+        &session,
+        &tree,
+        &cc,
+        file_id,
+        o.oplock,
+        lease_reply.as_ref(),
+        name,
+    );
+    contexts.extend(lease_reply);
+    contexts.extend(durable);
+    // The LastWriteTime other opens keep reporting (delayed or frozen updates; info::times).
+    let last_write_time = match o.state.times.reported() {
+        Some(t) if !st.is_dir => t,
+        _ => st.last_write_time,
+    };
     server.opens.insert(Arc::new(Open {
         file_id,
         session_id: session.id,
@@ -594,7 +654,7 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
             create_action: CreateAction(o.action as u32),
             creation_time: st.creation_time,
             last_access_time: st.last_access_time,
-            last_write_time: st.last_write_time,
+            last_write_time,
             change_time: st.change_time,
             allocation_size: if st.is_dir { 0 } else { st.allocation_size },
             end_of_file: if st.is_dir { 0 } else { st.size },

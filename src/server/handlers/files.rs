@@ -53,16 +53,41 @@ pub fn find_open(ctx: &Ctx, id: FileId) -> Result<Arc<Open>, NtStatus> {
 /// was the last open of a file marked for deletion. Blocking work runs off the reactor.
 pub async fn close_open(server: &Arc<Server>, open: Arc<Open>) -> Result<(), NtStatus> {
     server.opens.release_slot(open.session_id);
+    server.durable.forget(open.file_id);
     match &open.kind {
         OpenKind::Pipe(_) => Ok(()),
         OpenKind::File(_) => close::finish(server, open).await,
     }
 }
 
-/// Closes every open of a session (LOGOFF, session teardown).
+/// Closes every open of a session, durable ones included (a failed re-authentication).
 pub async fn close_session(server: &Arc<Server>, session: &Session) {
     let sid = session.id;
     for o in server.opens.drain_where(|o| o.session_id == sid) {
+        let _ = close_open(server, o).await;
+    }
+}
+
+/// Ends the opens of a session that went away (LOGOFF, its last connection dropped, or a new
+/// session named it as PreviousSessionId): durable opens are kept, disconnected,
+/// for a reconnect (MS-SMB2 3.3.7.1, [`crate::server::durable`]); the others close.
+pub async fn disconnect_session(server: &Arc<Server>, session: &Session) {
+    let sid = session.id;
+    for o in server.opens.drain_where(|o| o.session_id == sid) {
+        if server.durable.get(o.file_id).is_some() {
+            server.opens.release_slot(o.session_id);
+            match server.durable.park(server, o) {
+                Ok(()) => continue,
+                Err(o) => {
+                    // Not kept after all: close it (the slot was given back above).
+                    server.durable.forget(o.file_id);
+                    if let OpenKind::File(_) = o.kind {
+                        let _ = close::finish(server, o).await;
+                    }
+                    continue;
+                }
+            }
+        }
         let _ = close_open(server, o).await;
     }
 }

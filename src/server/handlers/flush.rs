@@ -22,5 +22,7 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     files::blocking(move || h.flush())
         .await?
         .map_err(|e| e.status())?;
+    // MS-FSA 2.1.5.6: a pending LastWriteTime update of the open happens now.
+    super::info::times::flushed(f, open.file_id.volatile);
     Ok(Reply::ok(body_of(|b| FlushResponse.encode(b))))
 }

@@ -20,14 +20,19 @@
 //!   overlap. A zero-length range overlaps a range that strictly contains its offset, and two
 //!   identical non-empty ranges always overlap.
 //!
-//! Lock sequence numbers (resilient and durable handles) are not checked: rsmbd has no durable
-//! handles yet.
+//! - Lock sequence verification (3.3.5.14, "lock replay"): on a connection above 2.0.2 whose
+//!   server capabilities include MULTI_CHANNEL (rsmbd has no resilient or durable opens yet,
+//!   the other cases where it applies), a request whose LockSequenceIndex (1..=64) names a
+//!   Valid entry of the open's LockSequenceArray holding its LockSequenceNumber is a replay and
+//!   succeeds without doing anything; a different number invalidates the entry. A request that
+//!   succeeds records its number in the entry. Index 0 or beyond 64 is never checked.
 use super::{bad_request, body_of, files};
 use crate::server::dispatch::{Cancel, Ctx, Outcome, PendingOp, Reply};
 use crate::server::file_state::{ByteLock, FileState, FileStateInner};
 use crate::server::file_state::{FILE_READ_DATA, FILE_WRITE_DATA};
 use crate::server::open::Open;
 use crate::wire::lock::{lock_flags, LockElement, LockRequest, LockResponse};
+use crate::wire::negotiate::SMB2_GLOBAL_CAP_MULTI_CHANNEL;
 use crate::wire::NtStatus;
 use std::sync::Arc;
 use std::time::Duration;
@@ -181,6 +186,59 @@ pub fn unlock(
     (done, Ok(()))
 }
 
+/// The LockSequenceIndex and LockSequenceNumber of a request that takes part in lock sequence
+/// verification (MS-SMB2 3.3.5.14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockSequence {
+    /// LockSequenceIndex, 1..=64.
+    pub index: u32,
+    /// LockSequenceNumber (4 bits).
+    pub number: u8,
+}
+
+/// Whether the request is a replay of the last successful request with the same index on
+/// `open`; a different number resets the entry (MS-SMB2 3.3.5.14).
+pub fn is_replay(inner: &mut FileStateInner, open: u64, seq: Option<LockSequence>) -> bool {
+    let Some(seq) = seq else { return false };
+    let Some(array) = inner.lock_sequences.get_mut(&open) else {
+        return false;
+    };
+    match array.entry(seq.index) {
+        Some(e) if *e == Some(seq.number) => true,
+        Some(e) => {
+            *e = None;
+            false
+        }
+        None => false,
+    }
+}
+
+/// Records a successful request's number in the open's LockSequenceArray.
+pub fn record_sequence(inner: &mut FileStateInner, open: u64, seq: Option<LockSequence>) {
+    if let Some(seq) = seq {
+        if let Some(e) = inner
+            .lock_sequences
+            .entry(open)
+            .or_default()
+            .entry(seq.index)
+        {
+            *e = Some(seq.number);
+        }
+    }
+}
+
+/// The request's lock sequence, when verification applies to it: a dialect above 2.0.2 with
+/// MULTI_CHANNEL in the server's capabilities, and an index in 1..=64.
+fn sequence_of(ctx: &Ctx, req: &LockRequest) -> Option<LockSequence> {
+    let applies = ctx.conn.negotiated.lock().as_ref().is_some_and(|n| {
+        n.dialect != 0x0202 && n.server_capabilities & SMB2_GLOBAL_CAP_MULTI_CHANNEL != 0
+    });
+    (applies && (1..=64).contains(&req.lock_sequence_index)).then_some(LockSequence {
+        index: req.lock_sequence_index,
+        number: req.lock_sequence_number,
+    })
+}
+
 fn ok_reply() -> Reply {
     Reply::ok(body_of(|b| LockResponse.encode(b)))
 }
@@ -188,14 +246,17 @@ fn ok_reply() -> Reply {
 /// Handles LOCK.
 pub async fn handle(ctx: Ctx) -> Outcome {
     match run(&ctx) {
-        Ok(Some((open, state, range))) => Outcome::Pending(wait_for_lock(&ctx, open, state, range)),
+        Ok(Some((open, state, range, seq))) => {
+            Outcome::Pending(wait_for_lock(&ctx, open, state, range, seq))
+        }
         Ok(None) => Outcome::Reply(ok_reply()),
         Err(s) => Outcome::Reply(Reply::error(s)),
     }
 }
 
-/// A blocking lock that must wait: its open, the file's state and the range.
-type Blocked = (Arc<Open>, Arc<FileState>, LockRange);
+/// A blocking lock that must wait: its open, the file's state, the range and the request's
+/// lock sequence.
+type Blocked = (Arc<Open>, Arc<FileState>, LockRange, Option<LockSequence>);
 
 /// Does everything that can be done at once; returns the blocked lock that must wait.
 fn run(ctx: &Ctx) -> Result<Option<Blocked>, NtStatus> {
@@ -211,9 +272,20 @@ fn run(ctx: &Ctx) -> Result<Option<Blocked>, NtStatus> {
     }
     let state = file.state.clone();
     let id = open.file_id.volatile;
+    let seq = sequence_of(ctx, &req);
     match plan {
         LockPlan::Unlock(ranges) => {
-            let (done, r) = unlock(&mut state.inner.lock(), id, &ranges);
+            let (done, r) = {
+                let mut inner = state.inner.lock();
+                if is_replay(&mut inner, id, seq) {
+                    return Ok(None);
+                }
+                let (done, r) = unlock(&mut inner, id, &ranges);
+                if r.is_ok() {
+                    record_sequence(&mut inner, id, seq);
+                }
+                (done, r)
+            };
             if done > 0 {
                 state.unlocked.notify_waiters();
             }
@@ -222,14 +294,24 @@ fn run(ctx: &Ctx) -> Result<Option<Blocked>, NtStatus> {
         LockPlan::Lock { ranges, blocking } => {
             // Bind the result first: the state's guard must be gone before breaking oplocks,
             // which takes the same lock.
-            let locked = try_lock(&mut state.inner.lock(), id, &ranges);
+            let locked = {
+                let mut inner = state.inner.lock();
+                if is_replay(&mut inner, id, seq) {
+                    return Ok(None);
+                }
+                let r = try_lock(&mut inner, id, &ranges);
+                if r.is_ok() {
+                    record_sequence(&mut inner, id, seq);
+                }
+                r
+            };
             match locked {
                 Ok(()) => {
                     // A byte-range lock breaks LEVEL_II oplocks to none (MS-FSA 2.1.4.12).
-                    state.break_level2();
+                    state.break_read_caching(id);
                     Ok(None)
                 }
-                Err(_) if blocking => Ok(Some((open.clone(), state.clone(), ranges[0]))),
+                Err(_) if blocking => Ok(Some((open.clone(), state.clone(), ranges[0], seq))),
                 Err(e) => Err(e),
             }
         }
@@ -237,7 +319,13 @@ fn run(ctx: &Ctx) -> Result<Option<Blocked>, NtStatus> {
 }
 
 /// A blocking lock: waits until it can be granted, is cancelled, or its open goes away.
-fn wait_for_lock(ctx: &Ctx, open: Arc<Open>, state: Arc<FileState>, range: LockRange) -> PendingOp {
+fn wait_for_lock(
+    ctx: &Ctx,
+    open: Arc<Open>,
+    state: Arc<FileState>,
+    range: LockRange,
+    seq: Option<LockSequence>,
+) -> PendingOp {
     let cancel = Cancel::new();
     let c = cancel.clone();
     let server = ctx.conn.server.clone();
@@ -254,9 +342,16 @@ fn wait_for_lock(ctx: &Ctx, open: Arc<Open>, state: Arc<FileState>, range: LockR
             if server.opens.get(id, sid, tid).is_none() {
                 return Reply::error(NtStatus::RANGE_NOT_LOCKED);
             }
-            let locked = try_lock(&mut state.inner.lock(), id.volatile, &[range]).is_ok();
+            let locked = {
+                let mut inner = state.inner.lock();
+                let ok = try_lock(&mut inner, id.volatile, &[range]).is_ok();
+                if ok {
+                    record_sequence(&mut inner, id.volatile, seq);
+                }
+                ok
+            };
             if locked {
-                state.break_level2();
+                state.break_read_caching(id.volatile);
                 return ok_reply();
             }
             tokio::select! {
@@ -391,6 +486,30 @@ mod tests {
             unlock(&mut s, 2, &[Some((30, 1))]),
             (0, Err(NtStatus::RANGE_NOT_LOCKED))
         );
+    }
+
+    #[test]
+    fn lock_sequence_replay() {
+        let mut s = FileStateInner::default();
+        let seq = |index, number| {
+            Some(LockSequence {
+                index,
+                number: number as u8,
+            })
+        };
+        assert!(!is_replay(&mut s, 1, seq(1, 1)));
+        record_sequence(&mut s, 1, seq(1, 1));
+        assert!(is_replay(&mut s, 1, seq(1, 1)));
+        assert!(!is_replay(&mut s, 2, seq(1, 1)));
+        assert!(!is_replay(&mut s, 1, seq(2, 1)));
+        // A different number invalidates the entry.
+        assert!(!is_replay(&mut s, 1, seq(1, 2)));
+        assert!(!is_replay(&mut s, 1, seq(1, 1)));
+        record_sequence(&mut s, 1, seq(64, 3));
+        assert!(is_replay(&mut s, 1, seq(64, 3)));
+        record_sequence(&mut s, 1, seq(65, 3));
+        assert!(!is_replay(&mut s, 1, seq(65, 3)));
+        assert!(!is_replay(&mut s, 1, None));
     }
 
     #[test]

@@ -123,7 +123,8 @@ fn negotiate(
         .ok_or(NtStatus::NOT_SUPPORTED)?;
     let mut caps = 0;
     if dialect >= 0x0210 {
-        caps |= SMB2_GLOBAL_CAP_LARGE_MTU;
+        // Leases: MS-SMB2 3.3.5.4 (no DIRECTORY_LEASING: directories get no lease).
+        caps |= SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_LEASING;
     }
     if dialect >= 0x0300 && cfg.multichannel {
         // Session binding (MS-SMB2 3.3.5.5.2) is accepted.

@@ -103,10 +103,13 @@ fn ended(server: &Server, open: &Open, cancel: &Cancel) -> Option<NtStatus> {
     if cancel.is_cancelled() {
         return Some(NtStatus::CANCELLED);
     }
+    // The open is gone (CLOSE, TREE_DISCONNECT, LOGOFF, disconnect) or its session is (a
+    // failed re-authentication ends the session, MS-SMB2 3.3.5.5.3).
     if server
         .opens
         .get(open.file_id, open.session_id, open.tree.id)
         .is_none()
+        || !server.sessions.contains_key(&open.session_id)
     {
         server.notify.forget(open.file_id);
         return Some(NtStatus::NOTIFY_CLEANUP);

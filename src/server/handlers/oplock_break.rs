@@ -1,12 +1,13 @@
 //! OPLOCK_BREAK acknowledgments (MS-SMB2 3.3.5.22): an oplock break acknowledgment ends the
 //! break in progress on its open (3.3.5.22.1, [`crate::server::oplock`]) and is answered with
-//! the level now held. Leases are not offered, so a lease break acknowledgment names no lease
-//! (3.3.5.22.2: STATUS_OBJECT_NAME_NOT_FOUND; SMB 2.0.2 has no such form:
-//! STATUS_INVALID_PARAMETER).
+//! the level now held. A lease break acknowledgment (3.3.5.22.2) names the lease by its key
+//! and the connection's ClientGuid ([`crate::server::lease::acknowledge`]) and is answered
+//! with the state acknowledged; SMB 2.0.2 has no such form: STATUS_INVALID_PARAMETER.
 use super::{bad_request, body_of, files};
 use crate::server::dispatch::{Ctx, Reply};
+use crate::server::lease;
 use crate::wire::create::OplockLevel;
-use crate::wire::oplock_break::{OplockBreak, OplockBreakMessage};
+use crate::wire::oplock_break::{LeaseBreakAck, OplockBreak, OplockBreakMessage};
 use crate::wire::NtStatus;
 
 /// Handles an OPLOCK_BREAK request.
@@ -27,8 +28,24 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
                 .encode(b)
             })))
         }
-        OplockBreakMessage::LeaseBreakAck(_) if ctx.dialect() > 0x0202 => {
-            Err(NtStatus::OBJECT_NAME_NOT_FOUND)
+        OplockBreakMessage::LeaseBreakAck(ack) if ctx.dialect() > 0x0202 => {
+            let guid = ctx
+                .conn
+                .negotiated
+                .lock()
+                .as_ref()
+                .map(|n| n.client_guid.0)
+                .ok_or(NtStatus::INVALID_PARAMETER)?;
+            lease::acknowledge(&(guid, ack.lease_key), ack.lease_state)?;
+            Ok(Reply::ok(body_of(|b| {
+                LeaseBreakAck {
+                    flags: 0,
+                    lease_key: ack.lease_key,
+                    lease_state: ack.lease_state,
+                    lease_duration: 0,
+                }
+                .encode(b)
+            })))
         }
         _ => Err(NtStatus::INVALID_PARAMETER),
     }

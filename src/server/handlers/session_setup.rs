@@ -67,6 +67,12 @@ async fn setup(ctx: &Ctx) -> Result<Reply, NtStatus> {
                 st.phase = SessionPhase::Valid;
                 drop(st);
                 server.sessions.remove(&session.id);
+                // ...and its opens, as LOGOFF does (pending CHANGE_NOTIFYs answer
+                // STATUS_NOTIFY_CLEANUP, smb2.notify.invalid-reauth).
+                let (server, session) = (server.clone(), session.clone());
+                tokio::spawn(async move {
+                    crate::server::handlers::files::close_session(&server, &session).await;
+                });
             }
             SessionPhase::Valid => {}
         }
@@ -252,7 +258,8 @@ async fn logoff_previous(server: &Arc<Server>, previous: u64, user: &str, anonym
     }
     if server.sessions.remove(&previous).is_some() {
         info!(session = previous, "previous session logged off");
-        crate::server::handlers::files::close_session(server, &prev).await;
+        // Its durable opens stay for the client to reconnect (MS-SMB2 3.3.5.5.3, 3.3.7.1).
+        crate::server::handlers::files::disconnect_session(server, &prev).await;
     }
 }
 

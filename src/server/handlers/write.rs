@@ -10,6 +10,11 @@
 //! STATUS_FILE_LOCK_CONFLICT. The payload is written straight from the request buffer;
 //! SMB2_WRITEFLAG_WRITE_THROUGH makes the write durable (fdatasync) before the reply, as an
 //! open made with FILE_WRITE_THROUGH (O_DSYNC) always is.
+//!
+//! LastWriteTime follows Windows, not the backend's mtime ([`times`]): the first write
+//! through an open updates it two seconds later (or at FLUSH, end of file set,
+//! FileBasicInformation or CLOSE), later writes at CLOSE, none while the open froze it.
+use super::info::times;
 use super::read::{max_io_size, MAX_FILE_OFFSET};
 use super::{bad_request, body_of, files, pipe};
 use crate::server::dispatch::{Ctx, Reply};
@@ -62,24 +67,44 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
         check_range(req.offset, length)?;
     }
     // MS-FSA 2.1.4.12: a write breaks every level II oplock of the stream to none.
-    f.state.break_level2();
+    f.state.break_read_caching(open.file_id.volatile);
     let h = f.handle.clone();
     let state = f.state.clone();
     let id = open.file_id.volatile;
     let data = req.data.clone();
     let sync = req.flags & write_flags::WRITE_THROUGH != 0;
     let offset = req.offset;
-    let (written, end) = files::blocking(move || -> Result<(usize, u64), NtStatus> {
-        let offset = if append {
-            h.stat().map_err(|e| e.status())?.size
+    let need_base = times::needs_base(f);
+    // Writes to one file queue behind each other on one blocking thread (no inode-lock
+    // contention, no hand-off per write); write-through writes overlap their flushes.
+    let queue_key = std::sync::Arc::as_ptr(&f.state) as usize;
+    // Before that, a write into cached pages is tried right here without blocking
+    // (RWF_NOWAIT: XFS and btrfs take it; ext4 always defers to the queue).
+    let mut done = 0;
+    if !sync && !append && !need_base {
+        if !state.io_allowed(id, offset, length, true) {
+            return Err(NtStatus::FILE_LOCK_CONFLICT);
+        }
+        if let Some(r) = h.try_write_at(&data, offset) {
+            done = r.map_err(|e| e.status())?;
+        }
+    }
+    let job = move || -> Result<_, NtStatus> {
+        let st = if append || need_base {
+            Some(h.stat().map_err(|e| e.status())?)
         } else {
-            offset
+            None
+        };
+        let base = st.as_ref().map(|s| s.last_write_time);
+        let offset = match (&st, append) {
+            (Some(s), true) => s.size,
+            _ => offset,
         };
         check_range(offset, length)?;
         if !state.io_allowed(id, offset, length, true) {
             return Err(NtStatus::FILE_LOCK_CONFLICT);
         }
-        let mut n = 0;
+        let mut n = done;
         while n < data.len() {
             match h.write_at(&data[n..], offset + n as u64) {
                 Ok(0) => return Err(NtStatus::DISK_FULL),
@@ -90,9 +115,18 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
         if sync {
             h.flush().map_err(|e| e.status())?;
         }
-        Ok((n, offset + n as u64))
-    })
-    .await??;
+        Ok((n, offset + n as u64, base))
+    };
+    let (written, end, base) = if done == req.data.len() {
+        (done, offset + done as u64, None)
+    } else if sync {
+        files::blocking(job).await??
+    } else {
+        crate::server::write_queue::run(queue_key, job).await??
+    };
+    if written > 0 {
+        times::after_change(f, id, base, times::Change::Write);
+    }
     f.position.store(end, std::sync::atomic::Ordering::Relaxed);
     crate::server::notify_bus::report(
         &ctx.conn.server,

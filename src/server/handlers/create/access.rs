@@ -2,9 +2,10 @@
 //! GENERIC_* bits (MS-DTYP 2.4.3, MS-FSA 2.1.5.1 with the file mapping of MS-SMB2 2.2.13.1.1),
 //! MAXIMUM_ALLOWED, and what a read-only share or a read-only file leaves of them.
 //!
-//! rsmbd has no per-user ACL evaluation yet: what a session may do is bounded by the tree
-//! connect's MaximalAccess (the share's read-only setting) and by the file's
-//! FILE_ATTRIBUTE_READONLY (MS-FSA 2.1.5.1.2.1).
+//! What a session may do is bounded by the tree connect's MaximalAccess (the share's
+//! read-only setting), by the file's FILE_ATTRIBUTE_READONLY (MS-FSA 2.1.5.1.2.1), and by
+//! the object's security descriptor evaluated against the session's token
+//! ([`super::acl::existing_rights`], MS-DTYP 2.5.3.2).
 use crate::wire::create::access_mask::*;
 use crate::wire::NtStatus;
 

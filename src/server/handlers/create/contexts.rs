@@ -4,18 +4,71 @@
 //! descriptor stored opaque, 3.3.5.9.3), AlSi (allocation size, 3.3.5.9.4), MxAc (maximal
 //! access, 3.3.5.9.5), QFid (on-disk id: the inode and the device, 3.3.5.9.9), TWrp (snapshots
 //! are not supported: STATUS_OBJECT_NAME_NOT_FOUND as for an unknown timestamp, 3.3.5.9.6).
-//! Durable handle requests (DHnQ/DH2Q, 3.3.5.9.6/3.3.5.9.10) and lease requests (RqLs,
-//! 3.3.5.9.8/11) are validated and not granted: no response context, OplockLevel NONE, which
-//! MS-SMB2 allows. A reconnect (DHnC/DH2C) names a durable open rsmbd never granted, so it is
-//! STATUS_OBJECT_NAME_NOT_FOUND (3.3.5.9.7, 3.3.5.9.12). Unknown contexts are ignored;
-//! malformed known ones are STATUS_INVALID_PARAMETER.
+//! Lease requests (RqLs v1 and v2, 3.3.5.9.8/11) are decoded here and granted with the
+//! oplocks ([`super::oplocks`], [`crate::server::lease`]), which add the response context.
+//! Durable handle requests (DHnQ/DH2Q, 3.3.5.9.6/3.3.5.9.10) and reconnects (DHnC/DH2C,
+//! 3.3.5.9.7/3.3.5.9.12) are decoded and their combinations checked here (DH2Q or DH2C with
+//! any other durable context is STATUS_INVALID_PARAMETER; DHnQ beside DHnC is ignored); the
+//! grant and the reconnect are [`crate::server::durable`] and [`super::reconnect`]. The
+//! AppInstanceId (3.3.5.9.13) is recorded for durable v2 opens. Unknown contexts are
+//! ignored; malformed known ones are STATUS_INVALID_PARAMETER.
 use crate::wire::create_contexts::{
     names, CreateAllocationSize, CreateContext, CreateContextData, CreateDurableHandleReconnect,
     CreateDurableHandleReconnectV2, CreateDurableHandleRequest, CreateDurableHandleRequestV2,
     CreateEaBuffer, CreateQueryMaximalAccessRequest, CreateQueryMaximalAccessResponse,
     CreateQueryOnDiskIdResponse, CreateTimewarpToken, FileFullEaInformation, Lease,
 };
-use crate::wire::{Bytes, NtStatus};
+use crate::wire::create_contexts::{
+    CreateAppInstanceId, CreateDurableHandleResponse, CreateDurableHandleResponseV2,
+};
+use crate::wire::{Bytes, FileId, Guid, NtStatus};
+
+/// A durable handle request of a CREATE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurableRequest {
+    /// DHnQ.
+    V1,
+    /// DH2Q: Timeout (ms), Flags, CreateGuid.
+    V2(CreateDurableHandleRequestV2),
+}
+
+/// A durable reconnect of a CREATE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reconnect {
+    /// DHnC: the FileId of the open.
+    V1(FileId),
+    /// DH2C: the FileId and the CreateGuid of the open.
+    V2 {
+        /// Data.FileId.
+        file_id: FileId,
+        /// CreateGuid.
+        create_guid: Guid,
+    },
+}
+
+impl Reconnect {
+    /// The FileId to reconnect.
+    pub fn file_id(&self) -> FileId {
+        match *self {
+            Reconnect::V1(f) | Reconnect::V2 { file_id: f, .. } => f,
+        }
+    }
+}
+
+/// The response context of a granted durable handle request (MS-SMB2 2.2.14.2.3 / .12):
+/// a v2 one carries the timeout in milliseconds and never the persistent flag (no share is
+/// continuously available).
+pub fn durable_response(req: &DurableRequest, timeout_ms: u32) -> CreateContext {
+    match req {
+        DurableRequest::V1 => CreateDurableHandleResponse.to_context(),
+        DurableRequest::V2(_) => CreateDurableHandleResponseV2 {
+            timeout: timeout_ms,
+            // SMB2_DHANDLE_FLAG_PERSISTENT only on continuously available shares.
+            flags: 0,
+        }
+        .to_context(),
+    }
+}
 
 /// The request's create contexts, decoded.
 #[derive(Debug, Default, Clone)]
@@ -32,8 +85,14 @@ pub struct RequestContexts {
     pub query_on_disk_id: bool,
     /// TWrp: a snapshot timestamp.
     pub timewarp: Option<u64>,
+    /// DHnQ or DH2Q: a durable handle request.
+    pub durable: Option<DurableRequest>,
     /// DHnC or DH2C: a durable reconnect.
-    pub reconnect: bool,
+    pub reconnect: Option<Reconnect>,
+    /// SMB2_CREATE_APP_INSTANCE_ID.
+    pub app_instance_id: Option<Guid>,
+    /// RqLs: a lease request (v1 or v2).
+    pub lease: Option<Lease>,
 }
 
 fn bad<T>(_: T) -> NtStatus {
@@ -46,6 +105,7 @@ pub fn parse(list: &[CreateContext]) -> Result<RequestContexts, NtStatus> {
     let mut out = RequestContexts::default();
     let mut seen: Vec<&[u8]> = Vec::new();
     let (mut dh1, mut dh2) = (false, false);
+    let (mut dc1, mut dc2) = (false, false);
     for c in list {
         let name = c.name.as_ref();
         // Windows refuses context names shorter than four bytes (smb2.create.blob).
@@ -64,6 +124,7 @@ pub fn parse(list: &[CreateContext]) -> Result<RequestContexts, NtStatus> {
             names::DURABLE_HANDLE_RECONNECT,
             names::DURABLE_HANDLE_RECONNECT_V2,
             names::REQUEST_LEASE,
+            names::APP_INSTANCE_ID,
         ];
         if !known.contains(&name) {
             continue;
@@ -107,27 +168,42 @@ pub fn parse(list: &[CreateContext]) -> Result<RequestContexts, NtStatus> {
             n if n == names::DURABLE_HANDLE_REQUEST => {
                 CreateDurableHandleRequest::decode(&c.data).map_err(bad)?;
                 dh1 = true;
+                out.durable = Some(DurableRequest::V1);
             }
             n if n == names::DURABLE_HANDLE_REQUEST_V2 => {
-                CreateDurableHandleRequestV2::decode(&c.data).map_err(bad)?;
+                let r = CreateDurableHandleRequestV2::decode(&c.data).map_err(bad)?;
                 dh2 = true;
+                out.durable = Some(DurableRequest::V2(r));
             }
             n if n == names::DURABLE_HANDLE_RECONNECT => {
-                CreateDurableHandleReconnect::decode(&c.data).map_err(bad)?;
-                out.reconnect = true;
+                let r = CreateDurableHandleReconnect::decode(&c.data).map_err(bad)?;
+                dc1 = true;
+                out.reconnect = Some(Reconnect::V1(r.file_id));
             }
             n if n == names::DURABLE_HANDLE_RECONNECT_V2 => {
-                CreateDurableHandleReconnectV2::decode(&c.data).map_err(bad)?;
-                out.reconnect = true;
+                let r = CreateDurableHandleReconnectV2::decode(&c.data).map_err(bad)?;
+                dc2 = true;
+                out.reconnect = Some(Reconnect::V2 {
+                    file_id: r.file_id,
+                    create_guid: r.create_guid,
+                });
+            }
+            n if n == names::APP_INSTANCE_ID => {
+                let r = CreateAppInstanceId::decode(&c.data).map_err(bad)?;
+                out.app_instance_id = Some(r.app_instance_id);
             }
             _ => {
-                Lease::decode(&c.data).map_err(bad)?;
+                out.lease = Some(Lease::decode(&c.data).map_err(bad)?);
             }
         }
     }
-    // MS-SMB2 3.3.5.9.10: DH2Q together with DHnQ (or with a v1 reconnect) is invalid.
-    if dh2 && (dh1 || seen.contains(&names::DURABLE_HANDLE_RECONNECT)) {
+    // MS-SMB2 3.3.5.9.10 / 3.3.5.9.12: DH2Q or DH2C together with any other durable
+    // context is invalid; DHnQ beside DHnC is ignored (3.3.5.9.7).
+    if dh2 && (dh1 || dc1 || dc2) || dc2 && (dh1 || dc1) {
         return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if dc1 && dh1 {
+        out.durable = None;
     }
     Ok(out)
 }

@@ -14,6 +14,8 @@ pub mod query_file;
 pub mod query_fs;
 pub mod security;
 pub mod set_file;
+pub mod set_stream;
+pub mod times;
 
 use super::{bad_request, body_of, files};
 use crate::server::dispatch::{self, Ctx, Reply};
@@ -200,9 +202,11 @@ pub fn vfs_of(open: &Open) -> Result<Arc<dyn crate::vfs::Share>, NtStatus> {
 /// A backend stat through the blocking pool.
 pub async fn stat(f: &FileOpen) -> Result<crate::vfs::FileStat, NtStatus> {
     let h = f.handle.clone();
-    files::blocking(move || h.stat())
+    let mut st = files::blocking(move || h.stat())
         .await?
-        .map_err(|e| e.status())
+        .map_err(|e| e.status())?;
+    times::adjust(f, &mut st);
+    Ok(st)
 }
 
 /// QUERY_INFO.

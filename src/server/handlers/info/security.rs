@@ -3,9 +3,16 @@
 //!
 //! A file's descriptor is the one stored by the backend ([`crate::vfs::Handle::security_descriptor`],
 //! self-relative bytes). A file without one gets a default descriptor: owner = the session
-//! user (S-1-5-21-<server id>-<RID>; the server id is three 32-bit words of the ServerGuid),
+//! user (`S-1-5-21-<server id>-<RID>`; the server id is three 32-bit words of the ServerGuid),
 //! group = the same domain's "None" (RID 513), and a DACL granting the owner and SYSTEM full
 //! control and Everyone read/execute (0x1200A9), inheritable on directories.
+//!
+//! A SET stores the merged descriptor ([`merge`], MS-FSA 2.1.5.16) after [`normalize`]:
+//! generic rights of effective ACEs mapped, SE_DACL_AUTO_INHERITED kept only with
+//! SE_DACL_AUTO_INHERIT_REQ (which is never stored). A new owner must be a SID of the
+//! session's token (STATUS_INVALID_OWNER otherwise; no SeRestorePrivilege). QUERY answers
+//! with the parts AdditionalInformation selects; a too-small OutputBufferLength gets
+//! STATUS_BUFFER_TOO_SMALL with the needed size (in [`super::query`]).
 //!
 //! Identities: every SMB user has a SID in the server's domain (DESIGN.md "Identity");
 //! anonymous sessions are S-1-5-7. A session's token holds its user SID, Everyone, and
@@ -29,6 +36,8 @@ use crate::wire::{BytesMut, Guid, NtStatus};
 pub const MAXIMUM_ALLOWED: u32 = 0x0200_0000;
 /// STATUS_INVALID_SECURITY_DESCR (MS-ERREF).
 pub const INVALID_SECURITY_DESCR: NtStatus = NtStatus(0xC000_0079);
+/// STATUS_INVALID_OWNER (MS-ERREF): the SID may not be the owner of an object.
+pub const INVALID_OWNER: NtStatus = NtStatus(0xC000_005A);
 /// Read/execute for Everyone in default descriptors (FILE_GENERIC_READ | FILE_GENERIC_EXECUTE).
 pub const READ_EXECUTE: u32 = 0x0012_00A9;
 /// Domain RID of the "None" group (DOMAIN_GROUP_RID_USERS is 513).
@@ -212,6 +221,32 @@ pub fn access_allowed(sd: &SecurityDescriptor, sid: &Sid, desired: u32) -> u32 {
     access_check(sd, &Token::for_user(sid.clone()), desired)
 }
 
+/// Puts a descriptor supplied by a client in the form it is stored in (MS-DTYP 2.5.3.4,
+/// as Windows does on a set): generic rights of the ACEs that apply to the object itself
+/// are mapped to the file rights (inherit-only ACEs keep them, to be mapped in each child);
+/// SE_DACL_AUTO_INHERITED (SE_SACL_AUTO_INHERITED) is kept only when the request also
+/// carried SE_DACL_AUTO_INHERIT_REQ (SE_SACL_AUTO_INHERIT_REQ), and the two _REQ bits are
+/// never stored.
+pub fn normalize(sd: &mut SecurityDescriptor) {
+    for acl in [sd.dacl.as_mut(), sd.sacl.as_mut()].into_iter().flatten() {
+        for ace in &mut acl.aces {
+            if ace.ace_flags & ace_flags::INHERIT_ONLY == 0 {
+                ace.mask = map_generic(ace.mask);
+            }
+        }
+    }
+    let c = sd.control;
+    for (auto, req) in [
+        (control::DACL_AUTO_INHERITED, control::DACL_AUTO_INHERIT_REQ),
+        (control::SACL_AUTO_INHERITED, control::SACL_AUTO_INHERIT_REQ),
+    ] {
+        if c & req == 0 {
+            sd.control &= !auto;
+        }
+        sd.control &= !req;
+    }
+}
+
 /// Replaces in `cur` the parts `ai` names with those of `new` (MS-FSA 2.1.5.16).
 pub fn merge(cur: &SecurityDescriptor, new: &SecurityDescriptor, ai: u32) -> SecurityDescriptor {
     let mut out = cur.clone();
@@ -306,10 +341,16 @@ pub async fn set(ctx: &Ctx, open: &Open, ai: u32, buf: &[u8]) -> Result<(), NtSt
         return Err(NtStatus::MEDIA_WRITE_PROTECTED);
     }
     check_rights(open, ai, true)?;
-    let new = SecurityDescriptor::decode(buf).map_err(|_| INVALID_SECURITY_DESCR)?;
-    if ai & OWNER_SECURITY_INFORMATION != 0 && new.owner.is_none() {
-        return Err(INVALID_SECURITY_DESCR);
+    let mut new = SecurityDescriptor::decode(buf).map_err(|_| INVALID_SECURITY_DESCR)?;
+    if ai & OWNER_SECURITY_INFORMATION != 0 {
+        let owner = new.owner.as_ref().ok_or(INVALID_SECURITY_DESCR)?;
+        // A session may only make itself, or a group it belongs to, the owner (no
+        // SeRestorePrivilege here).
+        if !session_token(ctx)?.has(owner) {
+            return Err(INVALID_OWNER);
+        }
     }
+    normalize(&mut new);
     let cur = current_sd(ctx, open).await?;
     let merged = merge(&cur, &new, ai);
     let bytes = merged.to_vec().map_err(|_| INVALID_SECURITY_DESCR)?;
@@ -394,6 +435,36 @@ mod tests {
         sd.dacl = None;
         sd.control &= !control::DACL_PRESENT;
         assert_eq!(access_allowed(&sd, &me, 0x7), 0x7);
+    }
+
+    #[test]
+    fn normalize_maps_generic_rights_and_auto_inherit_bits() {
+        let mut sd = default_sd(Sid::everyone(), Sid::everyone(), false);
+        let dacl = sd.dacl.as_mut().unwrap();
+        dacl.aces[0].mask = access_mask::GENERIC_READ | WRITE_DAC;
+        dacl.aces.push(Ace::new(
+            ace_type::ACCESS_ALLOWED,
+            ace_flags::INHERIT_ONLY | ace_flags::OBJECT_INHERIT,
+            access_mask::GENERIC_ALL,
+            Sid::creator_owner(),
+        ));
+        sd.control |= control::DACL_AUTO_INHERITED;
+        let mut a = sd.clone();
+        normalize(&mut a);
+        let aces = &a.dacl.as_ref().unwrap().aces;
+        assert_eq!(aces[0].mask, access_mask::FILE_GENERIC_READ | WRITE_DAC);
+        // Inherit-only ACEs keep their generic rights for the children to map.
+        assert_eq!(aces[3].mask, access_mask::GENERIC_ALL);
+        // AUTO_INHERITED without AUTO_INHERIT_REQ is dropped...
+        assert_eq!(a.control & control::DACL_AUTO_INHERITED, 0);
+        // ...and kept with it, the _REQ bit itself never stored.
+        let mut b = sd.clone();
+        b.control |= control::DACL_AUTO_INHERIT_REQ;
+        normalize(&mut b);
+        assert_eq!(
+            b.control & (control::DACL_AUTO_INHERITED | control::DACL_AUTO_INHERIT_REQ),
+            control::DACL_AUTO_INHERITED
+        );
     }
 
     #[test]

@@ -6,11 +6,12 @@
 //! DELETE for rename and disposition, FILE_WRITE_EA for FileFullEaInformation; position and
 //! mode need none. A buffer shorter than the class's structure is INFO_LENGTH_MISMATCH.
 //!
-//! Times in FileBasicInformation (MS-FSA 2.1.5.14.2): 0 leaves a time unchanged, -1 asks
-//! the file system to stop updating it for this handle and -2 to resume; both are accepted
-//! and leave the value as it is (the backend does not suspend updates).
+//! Times in FileBasicInformation (MS-FSA 2.1.5.14.2): 0 leaves a time unchanged, -1 stops
+//! this handle's LastWriteTime updates and -2 resumes them ([`times`]); on the other times
+//! -1 and -2 leave the value as it is. Any FileBasicInformation, and a set of end of file or
+//! allocation, applies the handle's pending LastWriteTime update first.
 use super::{ea, file_of, need, vfs_of, DELETE, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA};
-use super::{FILE_APPEND_DATA, FILE_WRITE_EA};
+use super::{times, FILE_APPEND_DATA, FILE_WRITE_EA};
 use crate::server::dispatch::Ctx;
 use crate::server::handlers::files;
 use crate::server::open::{FileOpen, Open};
@@ -81,7 +82,7 @@ pub async fn set(
             need(open, FILE_WRITE_ATTRIBUTES)?;
             writable(tree)?;
             let info = FileBasicInformation::decode(buf).map_err(length)?;
-            set_basic(f, &info).await?;
+            set_basic(f, open.file_id.volatile, &info).await?;
             let mut filter = 0;
             if info.file_attributes != 0 {
                 filter |= cf::FILE_NOTIFY_CHANGE_ATTRIBUTES;
@@ -110,6 +111,9 @@ pub async fn set(
             need(open, DELETE)?;
             writable(tree)?;
             let info = FileRenameInformation::decode(buf).map_err(length)?;
+            if super::set_stream::is_stream_rename(f, &info) {
+                return super::set_stream::rename(ctx, open, f, &info).await;
+            }
             rename(ctx, open, f, &info, false).await
         }
         C::FILE_LINK_INFORMATION => {
@@ -185,9 +189,8 @@ pub async fn set(
                 return Err(NtStatus::INVALID_PARAMETER);
             }
             // MS-FSA 2.1.4.12: a size change breaks level II oplocks.
-            f.state.break_level2();
-            let h = f.handle.clone();
-            run(move || h.set_len(info.end_of_file)).await?;
+            f.state.break_read_caching(open.file_id.volatile);
+            size_change(f, open, info.end_of_file, false).await?;
             let path = f.handle.path();
             if path.stream().is_some() {
                 notify(
@@ -215,9 +218,8 @@ pub async fn set(
             if f.is_dir || info.allocation_size > i64::MAX as u64 {
                 return Err(NtStatus::INVALID_PARAMETER);
             }
-            f.state.break_level2();
-            let h = f.handle.clone();
-            run(move || h.allocate(info.allocation_size)).await
+            f.state.break_read_caching(open.file_id.volatile);
+            size_change(f, open, info.allocation_size, true).await
         }
         C::FILE_VALID_DATA_LENGTH_INFORMATION => {
             need(open, FILE_WRITE_DATA)?;
@@ -261,8 +263,38 @@ pub async fn set(
     }
 }
 
-/// FileBasicInformation (MS-FSA 2.1.5.14.2).
-async fn set_basic(f: &FileOpen, info: &FileBasicInformation) -> Result<(), NtStatus> {
+/// Sets the end of file or allocation size through `open`, with the LastWriteTime update
+/// either makes (MS-FSA 2.1.5.14.4, [`times`]).
+async fn size_change(
+    f: &FileOpen,
+    open: &Open,
+    size: u64,
+    allocation: bool,
+) -> Result<(), NtStatus> {
+    let h = f.handle.clone();
+    let need_base = times::needs_base(f);
+    let base = run(move || {
+        let base = if need_base {
+            Some(h.stat()?.last_write_time)
+        } else {
+            None
+        };
+        if allocation {
+            h.allocate(size)?;
+        } else {
+            h.set_len(size)?;
+        }
+        Ok(base)
+    })
+    .await?;
+    times::after_change(f, open.file_id.volatile, base, times::Change::Size);
+    Ok(())
+}
+
+/// FileBasicInformation (MS-FSA 2.1.5.14.2) through open `id`: a pending LastWriteTime
+/// update happens first, 0 leaves a time as it is, -1 stops and -2 resumes this open's
+/// LastWriteTime updates ([`times`]), other values are set.
+async fn set_basic(f: &FileOpen, id: u64, info: &FileBasicInformation) -> Result<(), NtStatus> {
     let times = [
         info.creation_time,
         info.last_access_time,
@@ -292,8 +324,20 @@ async fn set_basic(f: &FileOpen, info: &FileBasicInformation) -> Result<(), NtSt
         last_write_time: set[2],
         change_time: set[3],
     };
+    let write = match TimeUpdate::from_filetime(info.last_write_time) {
+        TimeUpdate::Unchanged => times::BasicWrite::Unchanged,
+        TimeUpdate::SuspendUpdates => times::BasicWrite::Freeze,
+        TimeUpdate::ResumeUpdates => times::BasicWrite::Thaw,
+        TimeUpdate::Set(v) => times::BasicWrite::Set(v),
+    };
+    let need_base = write == times::BasicWrite::Freeze && times::needs_base(f);
     let h = f.handle.clone();
-    run(move || {
+    let current = run(move || {
+        let current = if need_base {
+            Some(h.stat()?.last_write_time)
+        } else {
+            None
+        };
         if times != SetTimes::default() {
             h.set_times(&times)?;
         }
@@ -302,9 +346,13 @@ async fn set_basic(f: &FileOpen, info: &FileBasicInformation) -> Result<(), NtSt
             let keep = attrs & !attributes::DIRECTORY;
             h.set_dos_attributes(if keep == 0 { attributes::NORMAL } else { keep })?;
         }
-        Ok(())
+        Ok(current)
     })
-    .await
+    .await?;
+    if !f.is_dir {
+        f.state.times.set_basic(id, write, current);
+    }
+    Ok(())
 }
 
 /// FileDispositionInformation (MS-FSA 2.1.5.14.3): marks the file delete-pending, or clears
@@ -414,6 +462,10 @@ async fn rename(
     if link && f.is_dir {
         return Err(NtStatus::FILE_IS_A_DIRECTORY);
     }
+    if !link {
+        // Other leases lose H first, and the rename waits for them (smb2.lease.rename_wait).
+        f.state.break_handle_caching(open.file_id.volatile).await;
+    }
     let vfs = vfs_of(open)?;
     let source = f.handle.path();
     let mut to = if let Some(stream) = info.file_name.strip_prefix(':') {
@@ -503,18 +555,13 @@ async fn rename(
             cf::FILE_NOTIFY_CHANGE_STREAM_NAME,
         );
     } else {
-        notify(
-            ctx,
-            open,
+        // Old/new name within one directory, removed/added across directories (MS-FSA
+        // 2.1.5.14.11).
+        crate::server::notify_bus::report_rename(
+            &ctx.conn.server,
+            &open.tree.share.name,
             &source,
-            na::FILE_ACTION_RENAMED_OLD_NAME,
-            name_filter,
-        );
-        notify(
-            ctx,
-            open,
             &target,
-            na::FILE_ACTION_RENAMED_NEW_NAME,
             name_filter,
         );
     }

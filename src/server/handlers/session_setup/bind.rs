@@ -22,6 +22,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tracing::info;
 
+/// Channels one session may have (32, as Windows Server 2012 R2 and later).
+pub const MAX_CHANNELS: usize = 32;
+
 /// Handles one leg of a binding SESSION_SETUP.
 pub(super) async fn bind(
     ctx: &Ctx,
@@ -65,6 +68,11 @@ pub(super) async fn bind(
         if channels.contains_key(&conn_id) {
             // Already a channel of this session (MS-SMB2 3.3.5.5.2).
             return Err(NtStatus::REQUEST_NOT_ACCEPTED);
+        }
+        if channels.len() >= MAX_CHANNELS {
+            // Windows Server's limit of channels per session, which smbtorture's
+            // multichannel.generic.num_channels expects.
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
         }
         channels.insert(
             conn_id,

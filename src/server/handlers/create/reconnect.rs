@@ -1,0 +1,361 @@
+//! The durable-handle part of CREATE ([`crate::server::durable`] keeps the opens):
+//!
+//! - [`reconnect`]: DHnC / DH2C (MS-SMB2 3.3.5.9.7, 3.3.5.9.12). Only the reconnect context,
+//!   the name (when the open holds a lease) and the lease key count; every other field of the
+//!   request is ignored, as on Windows. The open must be disconnected (a connected one, or
+//!   none, is STATUS_OBJECT_NAME_NOT_FOUND); a v2 reconnect must carry the open's CreateGuid
+//!   (all zero for a v1 open; a v1 reconnect may name either kind); a leased open needs the same ClientGuid and
+//!   lease key (else STATUS_OBJECT_NAME_NOT_FOUND) and the same name (else
+//!   STATUS_INVALID_PARAMETER); an open without a lease refuses a lease request
+//!   (STATUS_OBJECT_NAME_NOT_FOUND); another user is STATUS_ACCESS_DENIED. The open comes back
+//!   with its FileId, share entry, locks, oplock or lease, and position; the response carries
+//!   FILE_OPENED, the file's attributes, the current oplock level or lease state, and no
+//!   durable response context.
+//! - [`before_open`]: DH2Q with SMB2_FLAGS_REPLAY_OPERATION naming an open of this session by
+//!   its CreateGuid answers that open (3.3.5.9.10); without the flag such a CreateGuid is
+//!   STATUS_DUPLICATE_OBJECTID. An AppInstanceId (3.3.5.9.13) closes the durable opens of the
+//!   same file made with it under another CreateGuid (a clustered application failing over).
+//! - [`grant`]: DHnQ / DH2Q are granted with a batch oplock or a lease with HANDLE caching
+//!   (3.3.5.9.6, 3.3.5.9.10), never persistent.
+use super::contexts::{self, DurableRequest, Reconnect, RequestContexts};
+use crate::server::dispatch::{Ctx, Reply};
+use crate::server::durable::{self, Durable, Version};
+use crate::server::file_state::FileState;
+use crate::server::handlers::{body_of, files};
+use crate::server::open::{FileOpen, Open, OpenKind};
+use crate::server::oplock;
+use crate::server::session::{Session, TreeConnect};
+use crate::wire::create::{CreateAction, CreateRequest, CreateResponse, OplockLevel};
+use crate::wire::create_contexts::{
+    CreateContext, CreateContextData, CreateRequestLease, CreateRequestLeaseV2, Lease,
+};
+use crate::wire::header::flags;
+use crate::wire::{FileId, NtStatus};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Drops the v2 durable contexts below SMB 3.0 (MS-SMB2 3.3.5.9.10 and .12 apply to the 3.x
+/// dialect family only).
+pub(super) fn strip_for_dialect(cc: &mut RequestContexts, dialect: u16) {
+    if dialect >= 0x0300 {
+        return;
+    }
+    if matches!(cc.durable, Some(DurableRequest::V2(_))) {
+        cc.durable = None;
+    }
+    if matches!(cc.reconnect, Some(Reconnect::V2 { .. })) {
+        cc.reconnect = None;
+    }
+}
+
+fn lease_key(l: &Lease) -> [u8; 16] {
+    match l {
+        Lease::V1(l) => l.lease_key,
+        Lease::V2(l) => l.lease_key,
+    }
+}
+
+fn client_guid(ctx: &Ctx) -> [u8; 16] {
+    ctx.conn
+        .negotiated
+        .lock()
+        .as_ref()
+        .map(|n| n.client_guid.0)
+        .unwrap_or_default()
+}
+
+fn user_of(session: &Session) -> Option<String> {
+    session
+        .state
+        .lock()
+        .identity
+        .as_ref()
+        .map(|i| i.user.clone())
+}
+
+/// Whether two names the client sent name the same file (case-insensitively, either slash).
+fn same_name(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.replace('/', "\\").to_lowercase();
+    norm(a) == norm(b)
+}
+
+/// The oplock level of an open and its lease response context, if it holds a lease.
+fn caching_of(state: &FileState, open: u64) -> (u8, Option<CreateContext>) {
+    let inner = state.inner.lock();
+    let o = &inner.oplocks;
+    if let Some(l) = o
+        .leases
+        .iter()
+        .find(|l| l.opens.iter().any(|x| x.open == open))
+    {
+        let mut flags = 0;
+        if l.breaking {
+            flags |= crate::wire::create_contexts::lease_flags::BREAK_IN_PROGRESS;
+        }
+        let ctx = if l.version >= 2 {
+            if l.parent.is_some() {
+                flags |= crate::wire::create_contexts::lease_flags::PARENT_LEASE_KEY_SET;
+            }
+            CreateRequestLeaseV2 {
+                lease_key: l.id.1,
+                lease_state: l.state,
+                flags,
+                lease_duration: 0,
+                parent_lease_key: l.parent.unwrap_or_default(),
+                epoch: l.epoch,
+            }
+            .to_context()
+        } else {
+            CreateRequestLease {
+                lease_key: l.id.1,
+                lease_state: l.state,
+                lease_flags: flags,
+                lease_duration: 0,
+            }
+            .to_context()
+        };
+        return (oplock::LEASE, Some(ctx));
+    }
+    (o.level_of(open), None)
+}
+
+/// The CREATE response for an existing open (a reconnect or a replay).
+async fn existing_open_reply(open: &Open, extra: Vec<CreateContext>) -> Result<Reply, NtStatus> {
+    let f = open.file().ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+    let h = f.handle.clone();
+    let st = files::blocking(move || h.stat())
+        .await?
+        .map_err(|e| e.status())?;
+    let (level, lease) = caching_of(&f.state, open.file_id.volatile);
+    let last_write_time = match f.state.times.reported() {
+        Some(t) if !st.is_dir => t,
+        _ => st.last_write_time,
+    };
+    let mut create_contexts: Vec<CreateContext> = lease.into_iter().collect();
+    create_contexts.extend(extra);
+    let file_id = open.file_id;
+    let body = body_of(|b| {
+        CreateResponse {
+            oplock_level: OplockLevel(level),
+            flags: 0,
+            create_action: CreateAction(crate::vfs::CreateAction::Opened as u32),
+            creation_time: st.creation_time,
+            last_access_time: st.last_access_time,
+            last_write_time,
+            change_time: st.change_time,
+            allocation_size: if st.is_dir { 0 } else { st.allocation_size },
+            end_of_file: if st.is_dir { 0 } else { st.size },
+            file_attributes: st.attributes,
+            file_id,
+            create_contexts,
+        }
+        .encode(b)
+    });
+    let mut reply = Reply::ok(body);
+    reply.file_id = Some(file_id);
+    Ok(reply)
+}
+
+/// A durable reconnect (DHnC or DH2C).
+pub(super) async fn reconnect(
+    ctx: &Ctx,
+    tree: Arc<TreeConnect>,
+    req: &CreateRequest,
+    cc: &RequestContexts,
+    r: Reconnect,
+) -> Result<Reply, NtStatus> {
+    let session = ctx.session()?.clone();
+    let server = ctx.conn.server.clone();
+    let user = user_of(&session);
+    let client = client_guid(ctx);
+    let name = req.name.as_deref().unwrap_or("");
+    let asked_key = cc.lease.as_ref().map(lease_key);
+    let (_, old) = server.durable.take(r.file_id(), |d| {
+        // Open.CreateGuid of a v1 open is empty: a DH2C with a zero CreateGuid reconnects it
+        // (smb2.durable-open.reopen2-lease), one with another CreateGuid does not.
+        if let Reconnect::V2 { create_guid, .. } = r {
+            let g = match d.version {
+                Version::V1 => crate::wire::Guid([0; 16]),
+                Version::V2 { create_guid } => create_guid,
+            };
+            if g != create_guid {
+                return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+            }
+        }
+        if !d.share.eq_ignore_ascii_case(&tree.share.name) {
+            return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+        }
+        match d.lease_key {
+            Some(k) => {
+                if asked_key != Some(k) || d.client_guid != client {
+                    return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+                }
+                if !same_name(name, &d.name) {
+                    return Err(NtStatus::INVALID_PARAMETER);
+                }
+            }
+            None if asked_key.is_some() => return Err(NtStatus::OBJECT_NAME_NOT_FOUND),
+            None => {}
+        }
+        if !user
+            .as_deref()
+            .is_some_and(|u| u.eq_ignore_ascii_case(&d.user))
+        {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
+        Ok(())
+    })?;
+    let Some(f) = old.file() else {
+        server.durable.put_back(&server, old);
+        return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+    };
+    let limit = server.config.limits.max_opens_per_session as usize;
+    if !server.opens.reserve_slot(session.id, limit) {
+        server.durable.put_back(&server, old);
+        return Err(NtStatus::INSUFFICIENT_RESOURCES);
+    }
+    let open = Arc::new(Open {
+        file_id: old.file_id,
+        session_id: session.id,
+        tree,
+        granted_access: old.granted_access,
+        name: old.name.clone(),
+        kind: OpenKind::File(FileOpen {
+            handle: f.handle.clone(),
+            state: f.state.clone(),
+            share_access: f.share_access,
+            create_options: f.create_options,
+            is_dir: f.is_dir,
+            delete_on_close: AtomicBool::new(f.delete_on_close.load(Ordering::SeqCst)),
+            position: AtomicU64::new(f.position.load(Ordering::SeqCst)),
+            mode: AtomicU32::new(f.mode.load(Ordering::SeqCst)),
+            dir: parking_lot::Mutex::new(None),
+        }),
+    });
+    durable::rebind(&f.state, old.file_id.volatile, &ctx.conn, session.id);
+    drop(old);
+    server.opens.insert(open.clone());
+    tracing::debug!(file_id = ?open.file_id, "durable open reconnected");
+    match existing_open_reply(&open, Vec::new()).await {
+        Ok(reply) => Ok(reply),
+        Err(s) => {
+            // The open is back in the table; the client may still close it.
+            Err(s)
+        }
+    }
+}
+
+/// DH2Q replay detection and AppInstanceId, before a new open is made. Answers the reply of a
+/// replayed CREATE.
+pub(super) async fn before_open(
+    ctx: &Ctx,
+    tree: &TreeConnect,
+    name: &str,
+    cc: &RequestContexts,
+) -> Result<Option<Reply>, NtStatus> {
+    let Some(DurableRequest::V2(r)) = cc.durable else {
+        return Ok(None);
+    };
+    let server = ctx.conn.server.clone();
+    let client = client_guid(ctx);
+    if let Some(d) = server.durable.by_create_guid(client, r.create_guid) {
+        if ctx.hdr.flags & flags::REPLAY_OPERATION == 0 {
+            return Err(NtStatus::DUPLICATE_OBJECTID);
+        }
+        if let Some(open) = server.opens.get(d.file_id, ctx.session_id, ctx.tree_id) {
+            let resp = contexts::durable_response(&DurableRequest::V2(r), ms(d.timeout));
+            return existing_open_reply(&open, vec![resp]).await.map(Some);
+        }
+    }
+    if let Some(app) = cc.app_instance_id {
+        for d in server.durable.by_app_instance(app) {
+            let other =
+                matches!(d.version, Version::V2 { create_guid } if create_guid != r.create_guid);
+            if !other
+                || !d.share.eq_ignore_ascii_case(&tree.share.name)
+                || !same_name(&d.name, name)
+            {
+                continue;
+            }
+            if server.durable.close_parked(&server, d.file_id).await {
+                continue;
+            }
+            // Connected: closed as the server application asks (MS-SMB2 3.3.4.17).
+            let found = server
+                .opens
+                .snapshot()
+                .into_iter()
+                .find(|o| o.file_id == d.file_id);
+            if let Some(o) = found {
+                if server.opens.remove(o.file_id).is_some() {
+                    let _ = files::close_open(&server, o).await;
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn ms(d: std::time::Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
+/// Grants the durable handle a new open asked for, when it got a batch oplock or a lease with
+/// HANDLE caching; answers the response context.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn grant(
+    ctx: &Ctx,
+    session: &Session,
+    tree: &TreeConnect,
+    cc: &RequestContexts,
+    file_id: FileId,
+    oplock_level: u8,
+    lease_reply: Option<&CreateContext>,
+    name: &str,
+) -> Option<CreateContext> {
+    let req = cc.durable?;
+    let lease_state = lease_reply
+        .and_then(|c| Lease::decode(&c.data).ok())
+        .map(|l| match l {
+            Lease::V1(l) => l.lease_state,
+            Lease::V2(l) => l.lease_state,
+        });
+    let eligible = match oplock_level {
+        oplock::BATCH => true,
+        oplock::LEASE => lease_state.is_some_and(|s| s & crate::server::lease::HANDLE != 0),
+        _ => false,
+    };
+    if !eligible {
+        return None;
+    }
+    let server = &ctx.conn.server;
+    let limits = &server.config.limits;
+    let default = std::time::Duration::from_secs(limits.durable_timeout_secs);
+    let max = std::time::Duration::from_secs(limits.durable_max_timeout_secs).max(default);
+    let (version, timeout) = match req {
+        DurableRequest::V1 => (Version::V1, default),
+        DurableRequest::V2(r) => (
+            Version::V2 {
+                create_guid: r.create_guid,
+            },
+            durable::granted_timeout(r.timeout, default, max),
+        ),
+    };
+    let lease_key = if oplock_level == oplock::LEASE {
+        cc.lease.as_ref().map(lease_key)
+    } else {
+        None
+    };
+    server.durable.insert(Durable::new(
+        file_id,
+        version,
+        timeout,
+        user_of(session).unwrap_or_default(),
+        client_guid(ctx),
+        lease_key,
+        tree.share.name.clone(),
+        name.to_string(),
+        cc.app_instance_id,
+    ));
+    Some(contexts::durable_response(&req, ms(timeout)))
+}

@@ -1,0 +1,295 @@
+//! Channel sequence verification and replay detection (MS-SMB2 3.3.5.2.10).
+//!
+//! A 3.x client that loses a channel re-sends its outstanding requests on another channel of
+//! the session with SMB2_FLAGS_REPLAY_OPERATION set, after bumping its ChannelSequence (the low
+//! 16 bits of the request header's Status field). The server keeps per open
+//! `Open.ChannelSequence`, `Open.OutstandingRequestCount` (requests in flight with the current
+//! sequence) and `Open.OutstandingPreRequestCount` (requests in flight with an older one):
+//!
+//! - a request with the current sequence counts as outstanding;
+//! - one with a newer sequence (unsigned 16-bit difference 1..=0x7FFF) moves every outstanding
+//!   request to the "pre" count and becomes the current sequence;
+//! - one with an older sequence is a stale request from a lost channel: a modifying request
+//!   (WRITE, SET_INFO, IOCTL) fails with STATUS_FILE_NOT_AVAILABLE, the others run uncounted;
+//! - a replayed request (REPLAY_OPERATION) is accepted only while no request of an older
+//!   sequence is still in flight (OutstandingPreRequestCount is 0), else a modifying one fails
+//!   with STATUS_FILE_NOT_AVAILABLE: the original might still complete.
+//!
+//! When a request completes it leaves the count it was entered in: the current one if the
+//! sequence has not moved since, else the "pre" one. The state is created with the CREATE
+//! request's ChannelSequence (3.3.5.9) and lives in a side table keyed by FileId, holding a
+//! weak reference to the open; entries whose open is gone are pruned as the table grows.
+//!
+//! Replayed CREATEs (matched by CreateGuid, 3.3.5.9.10) are the durable-handle code's part.
+use super::dispatch::{Ctx, Outcome, PendingOp, Reply};
+use super::open::Open;
+use crate::wire::{Command, FileId, NtStatus, HEADER_LEN};
+use dashmap::DashMap;
+use parking_lot::Mutex;
+use std::sync::{Arc, LazyLock, Weak};
+
+/// The per-open counters of MS-SMB2 3.3.1.10.
+#[derive(Debug, Default)]
+struct Counters {
+    /// Open.ChannelSequence.
+    channel_sequence: u16,
+    /// Bumped whenever `channel_sequence` moves, so a completing request knows which count it
+    /// was entered in.
+    epoch: u64,
+    /// Open.OutstandingRequestCount.
+    outstanding: u32,
+    /// Open.OutstandingPreRequestCount.
+    pre_outstanding: u32,
+}
+
+struct Entry {
+    open: Weak<Open>,
+    counters: Mutex<Counters>,
+}
+
+/// Opens' replay state, keyed by FileId (persistent, volatile).
+#[derive(Default)]
+struct ReplayTable {
+    entries: DashMap<(u64, u64), Arc<Entry>>,
+    /// Size after the last prune; the next prune runs at twice this.
+    pruned_at: std::sync::atomic::AtomicUsize,
+}
+
+static TABLE: LazyLock<ReplayTable> = LazyLock::new(ReplayTable::default);
+
+fn key(id: FileId) -> (u64, u64) {
+    (id.persistent, id.volatile)
+}
+
+impl ReplayTable {
+    fn entry(&self, open: &Arc<Open>, channel_sequence: u16) -> Arc<Entry> {
+        let e = self
+            .entries
+            .entry(key(open.file_id))
+            .or_insert_with(|| {
+                Arc::new(Entry {
+                    open: Arc::downgrade(open),
+                    counters: Mutex::new(Counters {
+                        channel_sequence,
+                        ..Counters::default()
+                    }),
+                })
+            })
+            .clone();
+        self.maybe_prune();
+        e
+    }
+
+    /// Drops entries whose open has closed, once the table has doubled since the last prune.
+    fn maybe_prune(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let len = self.entries.len();
+        if len < 64 || len < 2 * self.pruned_at.load(Relaxed) {
+            return;
+        }
+        self.entries.retain(|_, e| e.open.strong_count() > 0);
+        self.pruned_at.store(self.entries.len().max(32), Relaxed);
+    }
+}
+
+/// Where the FileId sits in the body of each command that names an open (MS-SMB2 2.2).
+fn file_id_offset(cmd: Command) -> Option<usize> {
+    Some(match cmd {
+        Command::CLOSE | Command::FLUSH | Command::LOCK | Command::IOCTL => 8,
+        Command::QUERY_DIRECTORY | Command::OPLOCK_BREAK => 8,
+        Command::CHANGE_NOTIFY => 8,
+        Command::READ | Command::WRITE | Command::SET_INFO => 16,
+        Command::QUERY_INFO => 24,
+        _ => return None,
+    })
+}
+
+/// The requests that fail with STATUS_FILE_NOT_AVAILABLE when stale (3.3.5.2.10).
+fn is_modifying(cmd: Command) -> bool {
+    matches!(cmd, Command::WRITE | Command::SET_INFO | Command::IOCTL)
+}
+
+/// How a 16-bit ChannelSequence compares with the open's (unsigned 16-bit difference).
+#[derive(Debug, PartialEq, Eq)]
+enum Order {
+    Equal,
+    Newer,
+    Older,
+}
+
+fn order(request: u16, current: u16) -> Order {
+    match request.wrapping_sub(current) {
+        0 => Order::Equal,
+        1..=0x7FFF => Order::Newer,
+        _ => Order::Older,
+    }
+}
+
+impl Counters {
+    /// Enters a request; `Ok(Some(epoch))` when it was counted, `Ok(None)` when it runs
+    /// uncounted, `Err` when it must fail.
+    fn enter(&mut self, seq: u16, replay: bool, modifying: bool) -> Result<Option<u64>, NtStatus> {
+        let o = order(seq, self.channel_sequence);
+        let may_count = !replay || self.pre_outstanding == 0;
+        match o {
+            Order::Equal if may_count => self.outstanding += 1,
+            Order::Newer if may_count => {
+                self.pre_outstanding += self.outstanding;
+                self.outstanding = 1;
+                self.channel_sequence = seq;
+                self.epoch += 1;
+            }
+            _ if modifying => return Err(NtStatus::FILE_NOT_AVAILABLE),
+            _ => return Ok(None),
+        }
+        Ok(Some(self.epoch))
+    }
+
+    fn leave(&mut self, epoch: u64) {
+        if epoch == self.epoch {
+            self.outstanding = self.outstanding.saturating_sub(1);
+        } else {
+            self.pre_outstanding = self.pre_outstanding.saturating_sub(1);
+        }
+    }
+}
+
+/// A request counted in its open's outstanding requests until dropped (MS-SMB2 3.3.4.1: the
+/// counts go down when the response is sent).
+pub struct InFlight {
+    entry: Arc<Entry>,
+    epoch: u64,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.entry.counters.lock().leave(self.epoch);
+    }
+}
+
+/// What [`enter`] learned, handed back to [`finish`].
+pub struct Ticket {
+    in_flight: Option<InFlight>,
+    /// For a CREATE: its ChannelSequence, session and tree, to record the new open's.
+    create: Option<(u16, u64, u32)>,
+}
+
+/// Verifies the ChannelSequence of a request on an open (3.x only) before its handler runs.
+/// An unknown FileId is left to the handler, which answers STATUS_FILE_CLOSED.
+pub fn enter(ctx: &Ctx) -> Result<Ticket, NtStatus> {
+    let mut ticket = Ticket {
+        in_flight: None,
+        create: None,
+    };
+    if ctx.dialect() < 0x0300 {
+        return Ok(ticket);
+    }
+    let cmd = ctx.hdr.command;
+    let seq = ctx.hdr.channel_sequence();
+    if cmd == Command::CREATE {
+        ticket.create = Some((seq, ctx.session_id, ctx.tree_id));
+        return Ok(ticket);
+    }
+    let Some(off) = file_id_offset(cmd) else {
+        return Ok(ticket);
+    };
+    let Some(raw) = ctx.msg.get(HEADER_LEN + off..HEADER_LEN + off + 16) else {
+        return Ok(ticket);
+    };
+    let id = FileId {
+        persistent: u64::from_le_bytes(raw[..8].try_into().unwrap_or_default()),
+        volatile: u64::from_le_bytes(raw[8..].try_into().unwrap_or_default()),
+    };
+    let Ok(open) = super::handlers::files::find_open(ctx, id) else {
+        return Ok(ticket);
+    };
+    let entry = TABLE.entry(&open, seq);
+    let replay = ctx.hdr.flags & crate::wire::header::flags::REPLAY_OPERATION != 0;
+    let entered = entry.counters.lock().enter(seq, replay, is_modifying(cmd));
+    match entered {
+        Err(status) => {
+            tracing::debug!(?cmd, seq, replay, "stale channel sequence");
+            Err(status)
+        }
+        Ok(epoch) => {
+            ticket.in_flight = epoch.map(|epoch| InFlight { entry, epoch });
+            Ok(ticket)
+        }
+    }
+}
+
+/// Records a CREATE's ChannelSequence as its open's, from the reply that names the new open.
+fn record_create(server: &super::Server, create: Option<(u16, u64, u32)>, reply: &Reply) {
+    let (Some((seq, session_id, tree_id)), Some(id)) = (create, reply.file_id) else {
+        return;
+    };
+    if reply.status.is_error() {
+        return;
+    }
+    if let Some(open) = server.opens.get(id, session_id, tree_id) {
+        // A FileId is never reused, so a fresh entry starts at the CREATE's sequence.
+        TABLE.entry(&open, seq);
+    }
+}
+
+/// Holds the ticket until the request's final response is ready (also for a request that went
+/// asynchronous), and records a new open's ChannelSequence.
+pub fn finish(server: Arc<super::Server>, ticket: Ticket, out: Outcome) -> Outcome {
+    match out {
+        Outcome::Reply(r) => {
+            record_create(&server, ticket.create, &r);
+            drop(ticket.in_flight);
+            Outcome::Reply(r)
+        }
+        Outcome::Pending(p) => {
+            let PendingOp { fut, cancel } = p;
+            Outcome::Pending(PendingOp {
+                fut: Box::pin(async move {
+                    let r = fut.await;
+                    record_create(&server, ticket.create, &r);
+                    drop(ticket.in_flight);
+                    r
+                }),
+                cancel,
+            })
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_order_wraps() {
+        assert_eq!(order(5, 5), Order::Equal);
+        assert_eq!(order(6, 5), Order::Newer);
+        assert_eq!(order(0, 0xFFFF), Order::Newer);
+        assert_eq!(order(0x8000, 0), Order::Older);
+        assert_eq!(order(4, 5), Order::Older);
+    }
+
+    #[test]
+    fn stale_modifying_requests_fail() {
+        let mut c = Counters::default();
+        let e0 = c.enter(0, false, true).unwrap().unwrap();
+        // A newer sequence moves the outstanding request to the "pre" count.
+        let e1 = c.enter(1, false, true).unwrap().unwrap();
+        assert_eq!((c.outstanding, c.pre_outstanding), (1, 1));
+        assert_eq!(c.enter(0, false, true), Err(NtStatus::FILE_NOT_AVAILABLE));
+        assert_eq!(
+            c.enter(0, false, false),
+            Ok(None),
+            "stale reads run uncounted"
+        );
+        // A replay while an older request is in flight fails; after it completes it runs.
+        assert_eq!(c.enter(1, true, true), Err(NtStatus::FILE_NOT_AVAILABLE));
+        c.leave(e0);
+        assert_eq!(c.pre_outstanding, 0);
+        let e2 = c.enter(1, true, true).unwrap().unwrap();
+        c.leave(e1);
+        c.leave(e2);
+        assert_eq!((c.outstanding, c.pre_outstanding), (0, 0));
+    }
+}

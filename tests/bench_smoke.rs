@@ -1,0 +1,99 @@
+//! Smoke test of the benchmark client (tools/bench, issue 6): a short run against a test
+//! server must complete operations without errors, plain and encrypted. No timing is
+//! asserted; the numbers of a CI machine mean nothing.
+mod common;
+
+use std::process::Command;
+
+use common::{TestServer, PASS, USER};
+
+/// Runs rsmbd-bench against `srv` with `extra` arguments and returns the RESULT fields.
+fn bench(srv: &TestServer, extra: &[&str]) -> Vec<(String, String)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_rsmbd-bench"))
+        .args(["--server", &format!("127.0.0.1:{}", srv.port)])
+        .args(["--user", USER, "--password", PASS, "--share", "share"])
+        .args(["--size", "4m", "--duration", "1", "--warmup", "0.3"])
+        .args(["--server-pid", &srv.child.id().to_string()])
+        .args(extra)
+        .output()
+        .expect("run rsmbd-bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "rsmbd-bench {extra:?} failed ({}):\n{stdout}\n{stderr}\nserver log:\n{}",
+        out.status,
+        srv.log()
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("RESULT "))
+        .unwrap_or_else(|| panic!("no RESULT line:\n{stdout}"));
+    line.split_whitespace()
+        .skip(1)
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn field<'a>(r: &'a [(String, String)], key: &str) -> &'a str {
+    r.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {key} in {r:?}"))
+}
+
+fn assert_ran(r: &[(String, String)]) {
+    assert_eq!(field(r, "errors"), "0", "{r:?}");
+    let iops: f64 = field(r, "iops").parse().unwrap();
+    assert!(iops > 0.0, "{r:?}");
+    assert!(field(r, "ops").parse::<u64>().unwrap() > 0, "{r:?}");
+    assert_ne!(field(r, "server_us_op"), "na", "{r:?}");
+}
+
+#[test]
+fn mixed_8k_plain_two_connections() {
+    let srv = TestServer::start();
+    let r = bench(&srv, &["--layout", "randrw", "--conns", "2", "--qd", "4"]);
+    assert_ran(&r);
+    let data = std::fs::metadata(srv.share_dir.join("rsmbd-bench.dat")).unwrap();
+    assert_eq!(data.len(), 4 << 20);
+}
+
+#[test]
+fn encrypted_and_signed_runs() {
+    let srv = TestServer::start();
+    assert_ran(&bench(
+        &srv,
+        &[
+            "--layout",
+            "randread",
+            "--qd",
+            "8",
+            "--encrypt",
+            "aes-128-gcm",
+        ],
+    ));
+    assert_ran(&bench(
+        &srv,
+        &[
+            "--layout",
+            "randwrite",
+            "--qd",
+            "2",
+            "--sign",
+            "--dialect",
+            "2.1",
+        ],
+    ));
+}
+
+#[test]
+fn multichannel_is_refused_for_now() {
+    let out = Command::new(env!("CARGO_BIN_EXE_rsmbd-bench"))
+        .args(["--channels", "2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("multichannel"));
+}

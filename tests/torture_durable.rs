@@ -1,0 +1,14 @@
+//! smbtorture: durable handles (smb2.durable-open, smb2.durable-open-disconnect,
+//! smb2.durable-v2-open, smb2.durable-v2-delay).
+mod common;
+
+#[test]
+fn durable_suite() {
+    common::torture::run_group("durable");
+}
+
+#[test]
+#[ignore = "survey tool, run by hand"]
+fn survey() {
+    common::torture::survey();
+}

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of rsmbd and Samba (issue 6): starts both on 127.0.0.1 with shares
+# in the same scratch directory (same file system), runs the same layouts with rsmbd-bench
+# against each, interleaved over several rounds (the server order alternates per round), and
+# prints one table of medians: IOPS, the rsmbd/Samba IOPS ratio (median of the per-round
+# ratios), server CPU time per operation and p99 latency.
+#
+#   tools/bench/compare.sh                 # default layouts, 10 s each, 3 rounds
+#   DURATION=5 ROUNDS=1 tools/bench/compare.sh randread-8k-1x16
+#
+# Arguments: layout names to run (default: all of LAYOUTS below). Environment:
+#   DURATION [10]  WARMUP [3]  ROUNDS [3]  SIZE [1g] (data file per server)
+#   BENCH_BASE [/var/tmp/rsmbd-bench]  scratch directory (shares, configs, logs, results)
+#   CARGO_TARGET_DIR  where the release build goes; NO_BUILD=1 skips `cargo build --release`
+#   BENCH_PIN=1   pin the servers to CPU 0 and the client to CPU 1 (taskset)
+#   SAMBA_PORT [4457]
+# Needs root for Samba (tools/bench/start-samba.sh); the rsmbd side runs anywhere.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-3}
+ROUNDS=${ROUNDS:-3}
+SIZE=${SIZE:-1g}
+BASE=${BENCH_BASE:-/var/tmp/rsmbd-bench}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+SAMBA_PORT=${SAMBA_PORT:-4457}
+PASS=Bench-Pass-1
+
+# name|rsmbd-bench arguments
+LAYOUTS="
+randread-8k-1x16|--layout randread --bs 8k --conns 1 --qd 16
+randread-8k-16x1|--layout randread --bs 8k --conns 16 --qd 1
+randwrite-8k-1x16|--layout randwrite --bs 8k --conns 1 --qd 16
+randwrite-8k-16x1|--layout randwrite --bs 8k --conns 16 --qd 1
+randread-8k-1x16-aes128gcm|--layout randread --bs 8k --conns 1 --qd 16 --encrypt aes-128-gcm
+randread-8k-16x1-aes128gcm|--layout randread --bs 8k --conns 16 --qd 1 --encrypt aes-128-gcm
+randwrite-8k-1x16-aes128gcm|--layout randwrite --bs 8k --conns 1 --qd 16 --encrypt aes-128-gcm
+randwrite-8k-16x1-aes128gcm|--layout randwrite --bs 8k --conns 16 --qd 1 --encrypt aes-128-gcm
+"
+if [ $# -gt 0 ]; then
+    sel=""
+    for want in "$@"; do
+        line=$(printf '%s\n' "$LAYOUTS" | grep "^$want|" || true)
+        [ -n "$line" ] || { echo "unknown layout $want" >&2; exit 2; }
+        sel="$sel$line"$'\n'
+    done
+    LAYOUTS=$sel
+fi
+
+if [ "${NO_BUILD:-0}" != 1 ]; then
+    (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET nice -n 10 cargo build --release --bin rsmbd --bin rsmbd-bench)
+fi
+RSMBD=$TARGET/release/rsmbd
+BENCH=$TARGET/release/rsmbd-bench
+SRV_PIN=()
+CLI_PIN=()
+if [ "${BENCH_PIN:-0}" = 1 ]; then
+    SRV_PIN=(taskset -c 0)
+    CLI_PIN=(taskset -c 1)
+fi
+
+mkdir -p "$BASE/rsmbd/share" "$BASE/rsmbd/state"
+RS_PID=""
+cleanup() {
+    if [ -n "$RS_PID" ]; then kill "$RS_PID" 2>/dev/null || true; fi
+    SAMBA_BASE=$BASE/samba "$HERE/start-samba.sh" stop || true
+}
+trap cleanup EXIT
+
+# rsmbd: release build, its own config, users file and state under $BASE/rsmbd.
+rm -f "$BASE/rsmbd/users"
+printf '%s\n' "$PASS" | "$RSMBD" user add --users "$BASE/rsmbd/users" bench >/dev/null
+cat > "$BASE/rsmbd/rsmbd.toml" <<CONF
+[server]
+listen = ["127.0.0.1:0"]
+users_file = "$BASE/rsmbd/users"
+state_dir = "$BASE/rsmbd/state"
+
+[[share]]
+name = "share"
+path = "$BASE/rsmbd/share"
+CONF
+: > "$BASE/rsmbd/stdout"
+RUST_LOG=warn "${SRV_PIN[@]}" "$RSMBD" serve --config "$BASE/rsmbd/rsmbd.toml" \
+    >"$BASE/rsmbd/stdout" 2>"$BASE/rsmbd/log" &
+RS_PID=$!
+for _ in $(seq 1 100); do
+    grep -q "listening on" "$BASE/rsmbd/stdout" && break
+    sleep 0.1
+done
+RS_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$BASE/rsmbd/stdout" | head -1)
+[ -n "$RS_PORT" ] || { echo "rsmbd did not start; see $BASE/rsmbd/log" >&2; exit 1; }
+echo "rsmbd pid $RS_PID on 127.0.0.1:$RS_PORT"
+
+# Samba: a private smbd; its share beside rsmbd's.
+SAMBA_BASE=$BASE/samba SAMBA_SHARE_DIR=$BASE/samba-share SAMBA_PORT=$SAMBA_PORT SAMBA_PASS=$PASS \
+    "${SRV_PIN[@]}" "$HERE/start-samba.sh"
+SB_PID=$(cat "$BASE/samba/smbd.pid")
+
+# args for each server: address, user, pid
+server_args() {
+    case $1 in
+        rsmbd) echo "--server 127.0.0.1:$RS_PORT --user bench --server-pid $RS_PID" ;;
+        samba) echo "--server 127.0.0.1:$SAMBA_PORT --user smbbench --server-pid $SB_PID" ;;
+    esac
+}
+
+for s in rsmbd samba; do
+    # shellcheck disable=SC2046
+    "$BENCH" $(server_args $s) --password "$PASS" --size "$SIZE" --prepare-only
+done
+
+RESULTS=$BASE/results-$(date +%Y%m%d-%H%M%S).txt
+: > "$RESULTS"
+echo "results: $RESULTS"
+for round in $(seq 1 "$ROUNDS"); do
+    if [ $((round % 2)) = 1 ]; then order="rsmbd samba"; else order="samba rsmbd"; fi
+    while IFS='|' read -r name args; do
+        [ -n "$name" ] || continue
+        for s in $order; do
+            # shellcheck disable=SC2046,SC2086
+            line=$("${CLI_PIN[@]}" "$BENCH" $(server_args $s) --password "$PASS" --size "$SIZE" \
+                --duration "$DURATION" --warmup "$WARMUP" --label "$name" $args 2>&1 \
+                | grep '^RESULT ' || true)
+            [ -n "$line" ] || line="RESULT label=$name iops=0 errors=failed"
+            echo "round=$round server=$s $line" | tee -a "$RESULTS"
+        done
+    done <<< "$LAYOUTS"
+done
+
+echo
+echo "rsmbd vs Samba $(smbd --version 2>/dev/null | head -1), $ROUNDS rounds x ${DURATION} s (+${WARMUP} s warm-up), medians; $(nproc) CPUs, $(date -u +%Y-%m-%d)"
+awk '
+function med(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    if (n == 0) return "-"
+    for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{
+    delete f
+    for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+    l = f["label"]; s = f["server"]; r = f["round"]
+    if (!(l in seen)) { seen[l] = 1; order[++nl] = l }
+    iops[l, s] = iops[l, s] " " f["iops"]
+    cpu[l, s] = cpu[l, s] " " f["server_us_op"]
+    p99[l, s] = p99[l, s] " " f["p99_us"]
+    cli[s] = cli[s] " " f["client_us_op"]
+    if (f["errors"] != "0") err[l, s] = 1
+    by[l, s, r] = f["iops"]
+    rounds[r] = 1
+}
+END {
+    printf "| layout | rsmbd IOPS | Samba IOPS | ratio | rsmbd us/op | Samba us/op | rsmbd p99 us | Samba p99 us |\n"
+    printf "|---|---:|---:|---:|---:|---:|---:|---:|\n"
+    for (k = 1; k <= nl; k++) {
+        l = order[k]; ratios = ""
+        for (r in rounds) if (by[l, "samba", r] + 0 > 0) ratios = ratios " " (by[l, "rsmbd", r] / by[l, "samba", r])
+        printf "| %s | %.0f%s | %.0f%s | %.2f | %.1f | %.1f | %.0f | %.0f |\n", l,
+            med(iops[l, "rsmbd"]), (err[l, "rsmbd"] ? " (errors)" : ""),
+            med(iops[l, "samba"]), (err[l, "samba"] ? " (errors)" : ""),
+            med(ratios), med(cpu[l, "rsmbd"]), med(cpu[l, "samba"]),
+            med(p99[l, "rsmbd"]), med(p99[l, "samba"])
+    }
+    printf "\nclient CPU per op (median over all runs): against rsmbd %.1f us, against Samba %.1f us\n", med(cli["rsmbd"]), med(cli["samba"])
+}' "$RESULTS"
