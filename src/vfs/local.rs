@@ -2,13 +2,10 @@
 //! resolution (see the module doc of [`super`] for the confinement rules); the [`super::Share`]
 //! operations are in `ops.rs`.
 
-use super::dir::LocalDirStream;
 use super::error::{VfsError, VfsResult};
 use super::stream::StripedLocks;
 use super::sys;
 use super::{FsCapabilities, SharePath};
-use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -34,20 +31,9 @@ impl Default for LocalOptions {
     }
 }
 
-/// Most directories whose case-folded name index is cached.
-const CI_CACHE_DIRS: usize = 256;
-/// Directories with more entries than this are scanned but not cached.
-const CI_CACHE_MAX_ENTRIES: usize = 1_000_000;
-/// A directory modified this recently (ns) before its scan is not cached.
-const CI_RACY_NS: i128 = 2_000_000_000;
 /// Longest relative path handed to one openat2 call (PATH_MAX less the NUL); longer paths are
 /// resolved piecewise.
 const MAX_RESOLVE_BYTES: usize = libc::PATH_MAX as usize - 1;
-
-struct CiDir {
-    mtime_ns: i128,
-    names: HashMap<String, String>,
-}
 
 /// A share rooted at a local directory.
 pub struct LocalShare {
@@ -55,7 +41,7 @@ pub struct LocalShare {
     pub(crate) dev: u64,
     pub(crate) opts: LocalOptions,
     pub(crate) caps: FsCapabilities,
-    ci_cache: Mutex<HashMap<(u64, u64), CiDir>>,
+    pub(crate) ci_cache: super::ci_cache::CiCache,
     pub(crate) stream_locks: Arc<StripedLocks>,
     has_openat2: AtomicBool,
 }
@@ -94,7 +80,7 @@ impl LocalShare {
                 case_insensitive: opts.case_insensitive,
                 ..Default::default()
             },
-            ci_cache: Mutex::new(HashMap::new()),
+            ci_cache: Default::default(),
             stream_locks: Arc::new(StripedLocks::new()),
             has_openat2: AtomicBool::new(true),
         };
@@ -292,45 +278,21 @@ impl LocalShare {
 
     /// Finds the entry of `dir` equal to `name` under case folding.
     pub(crate) fn ci_lookup(&self, dir: RawFd, name: &str) -> VfsResult<Option<String>> {
-        let st = sys::fstatx(dir).map_err(VfsError::from_errno)?;
-        let key = (
-            libc::makedev(st.stx_dev_major, st.stx_dev_minor),
-            st.stx_ino,
-        );
-        let mtime_ns = st.stx_mtime.tv_sec as i128 * 1_000_000_000 + st.stx_mtime.tv_nsec as i128;
-        let folded = fold(name);
-        if let Some(d) = self.ci_cache.lock().get(&key) {
-            if d.mtime_ns == mtime_ns {
-                return Ok(d.names.get(&folded).cloned());
-            }
+        self.ci_cache.lookup(dir, name)
+    }
+
+    /// Runs `op`, which changes directories as `edits` say, keeping their case-insensitive
+    /// indexes current.
+    pub(crate) fn ci_edit<T, E>(
+        &self,
+        edits: &[super::ci_cache::DirEdit<'_>],
+        op: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        if self.opts.case_insensitive {
+            self.ci_cache.edit(edits, op)
+        } else {
+            op()
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as i128)
-            .unwrap_or(0);
-        let cacheable = now - mtime_ns > CI_RACY_NS;
-        let mut names = HashMap::new();
-        let mut found = None;
-        for e in LocalDirStream::open(dir)? {
-            let e = e?;
-            let f = fold(&e.name);
-            if f == folded && found.is_none() {
-                found = Some(e.name.clone());
-            }
-            if cacheable && names.len() < CI_CACHE_MAX_ENTRIES {
-                names.entry(f).or_insert(e.name);
-            }
-        }
-        if cacheable && names.len() < CI_CACHE_MAX_ENTRIES {
-            let mut c = self.ci_cache.lock();
-            if c.len() >= CI_CACHE_DIRS {
-                if let Some(k) = c.keys().next().copied() {
-                    c.remove(&k);
-                }
-            }
-            c.insert(key, CiDir { mtime_ns, names });
-        }
-        Ok(found)
     }
 
     /// The share-relative path of an open descriptor, from `/proc/self/fd` (used when a

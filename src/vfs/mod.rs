@@ -55,6 +55,7 @@
 //! MS-FSA 2.1.5.1 (open), 2.1.5.14.11 (rename), MS-FSCC 2.1.5 (names), 2.6 (attributes).
 
 mod attrs;
+mod ci_cache;
 mod dir;
 pub mod error;
 mod handle;

@@ -2,6 +2,7 @@
 //! (MS-FSA 2.1.5.14.11), hard links (2.1.5.14.6), deletion and volume information.
 
 use super::attrs::{self, DosInfo};
+use super::ci_cache::DirEdit;
 use super::error::{VfsError, VfsResult};
 use super::handle::LocalHandle;
 use super::local::{fold, LocalShare};
@@ -197,8 +198,8 @@ impl LocalShare {
             let c = sys::cstr(name).map_err(e)?;
             if want_dir {
                 // SAFETY: plain mkdirat relative to our directory fd.
-                match sys::check(|| unsafe {
-                    libc::mkdirat(dfd, c.as_ptr(), 0o777) as libc::c_long
+                match self.ci_edit(&[DirEdit::add(dfd, name)], || {
+                    sys::check(|| unsafe { libc::mkdirat(dfd, c.as_ptr(), 0o777) as libc::c_long })
                 }) {
                     Ok(_) => {}
                     Err(libc::EEXIST) => continue,
@@ -214,7 +215,13 @@ impl LocalShare {
                     flags |= libc::O_DSYNC;
                 }
             }
-            let fd = match sys::openat(dfd, &c, flags, 0o666) {
+            let created = || sys::openat(dfd, &c, flags, 0o666);
+            let opened = if want_dir {
+                created()
+            } else {
+                self.ci_edit(&[DirEdit::add(dfd, name)], created)
+            };
+            let fd = match opened {
                 Ok(f) => f,
                 Err(libc::EEXIST) => continue,
                 Err(er) => return Err(e(er)),
@@ -407,8 +414,11 @@ impl LocalShare {
     fn renameat2(&self, sd: RawFd, sn: &str, dd: RawFd, dn: &str, flags: u32) -> VfsResult<()> {
         let (a, b) = (sys::cstr(sn).map_err(e)?, sys::cstr(dn).map_err(e)?);
         // SAFETY: NUL-terminated names relative to our directory fds.
-        sys::check(|| unsafe {
-            libc::renameat2(sd, a.as_ptr(), dd, b.as_ptr(), flags) as libc::c_long
+        let edits = [DirEdit::remove(sd, sn), DirEdit::add(dd, dn)];
+        self.ci_edit(&edits, || {
+            sys::check(|| unsafe {
+                libc::renameat2(sd, a.as_ptr(), dd, b.as_ptr(), flags) as libc::c_long
+            })
         })
         .map(|_| ())
         .map_err(|er| match er {
@@ -421,9 +431,11 @@ impl LocalShare {
         let c = sys::cstr(name).map_err(e)?;
         let flags = if is_dir { libc::AT_REMOVEDIR } else { 0 };
         // SAFETY: NUL-terminated name relative to our directory fd.
-        sys::check(|| unsafe { libc::unlinkat(dir, c.as_ptr(), flags) as libc::c_long })
-            .map(|_| ())
-            .map_err(e)
+        self.ci_edit(&[DirEdit::remove(dir, name)], || {
+            sys::check(|| unsafe { libc::unlinkat(dir, c.as_ptr(), flags) as libc::c_long })
+        })
+        .map(|_| ())
+        .map_err(e)
     }
 
     fn remove_path(&self, path: &SharePath, dir_wanted: bool) -> VfsResult<()> {
@@ -517,14 +529,16 @@ impl Share for LocalShare {
         let link_as = |n: &str| -> VfsResult<()> {
             let c = sys::cstr(n).map_err(e)?;
             // SAFETY: the /proc magic link names exactly our open inode; `c` is one component.
-            sys::check(|| unsafe {
-                libc::linkat(
-                    libc::AT_FDCWD,
-                    src.as_ptr(),
-                    d,
-                    c.as_ptr(),
-                    libc::AT_SYMLINK_FOLLOW,
-                ) as libc::c_long
+            self.ci_edit(&[DirEdit::add(d, n)], || {
+                sys::check(|| unsafe {
+                    libc::linkat(
+                        libc::AT_FDCWD,
+                        src.as_ptr(),
+                        d,
+                        c.as_ptr(),
+                        libc::AT_SYMLINK_FOLLOW,
+                    ) as libc::c_long
+                })
             })
             .map(|_| ())
             .map_err(|er| {

@@ -727,3 +727,55 @@ fn write_through_and_concurrency() {
     assert_eq!(v.len(), 320);
     assert!(v.iter().all(|b| *b != 0), "a stream write was lost");
 }
+
+#[test]
+fn big_directory_is_not_rescanned_for_every_new_name() {
+    let (t, s) = setup(LocalOptions::default());
+    fs::create_dir(t.path().join("share/Big")).unwrap();
+    let scans = || s.ci_cache.scans.load(std::sync::atomic::Ordering::Relaxed);
+    let start = scans();
+    for i in 0..2000 {
+        // A new name (case differs from the directory's) and its reopen in another case.
+        s.open(
+            &p(&format!("big\\File{i}")),
+            &req(CreateDisposition::Create),
+        )
+        .unwrap();
+        s.open(&p(&format!("BIG\\FILE{i}")), &req(CreateDisposition::Open))
+            .unwrap();
+    }
+    let used = scans() - start;
+    assert!(used < 20, "{used} directory scans for 2000 creates");
+    // Renames and deletes keep the index right.
+    let (h, _) = s
+        .open(&p("big\\file7"), &req(CreateDisposition::Open))
+        .unwrap();
+    s.rename(h.as_ref(), &p("Big\\Renamed7"), false).unwrap();
+    assert_eq!(
+        open_st(&s, "BIG\\FILE7", &req(CreateDisposition::Open)),
+        NtStatus::OBJECT_NAME_NOT_FOUND
+    );
+    assert_eq!(
+        open_st(&s, "big\\renamed7", &req(CreateDisposition::Open)),
+        NtStatus::SUCCESS
+    );
+    s.unlink(&p("big\\RENAMED7")).unwrap();
+    assert_eq!(
+        open_st(&s, "big\\renamed7", &req(CreateDisposition::Open)),
+        NtStatus::OBJECT_NAME_NOT_FOUND
+    );
+    // A name created by another program is found (after the racy window at the latest).
+    fs::write(t.path().join("share/Big/Outside"), b"x").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    assert_eq!(
+        open_st(&s, "big\\OUTSIDE", &req(CreateDisposition::Open)),
+        NtStatus::SUCCESS
+    );
+    // And one removed by another program is gone.
+    fs::remove_file(t.path().join("share/Big/File9")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    assert_eq!(
+        open_st(&s, "big\\file9", &req(CreateDisposition::Open)),
+        NtStatus::OBJECT_NAME_NOT_FOUND
+    );
+}

@@ -13,6 +13,9 @@
 #   BENCH_BASE [/var/tmp/rsmbd-bench]  scratch directory (shares, configs, logs, results)
 #   CARGO_TARGET_DIR  where the release build goes; NO_BUILD=1 skips `cargo build --release`
 #   BENCH_PIN=1   pin the servers to CPU 0 and the client to CPU 1 (taskset)
+#   BENCH_FS=xfs  put both shares on a loop-mounted XFS image under BENCH_BASE (root,
+#                 xfsprogs), the usual file system for VM and database storage; default: the
+#                 file system BENCH_BASE is on
 #   SAMBA_PORT [4457]
 # Needs root for Samba (tools/bench/start-samba.sh); the rsmbd side runs anywhere.
 set -euo pipefail
@@ -60,11 +63,33 @@ if [ "${BENCH_PIN:-0}" = 1 ]; then
     CLI_PIN=(taskset -c 1)
 fi
 
-mkdir -p "$BASE/rsmbd/share" "$BASE/rsmbd/state"
+DATA=$BASE
+MOUNTED=""
+if [ "${BENCH_FS:-}" = xfs ]; then
+    command -v mkfs.xfs >/dev/null || { echo "BENCH_FS=xfs needs mkfs.xfs: apt-get install xfsprogs" >&2; exit 1; }
+    mkdir -p "$BASE/xfs"
+    if ! mountpoint -q "$BASE/xfs"; then
+        rm -f "$BASE/xfs.img"
+        truncate -s 8G "$BASE/xfs.img"
+        mkfs.xfs -q -f -m reflink=1 "$BASE/xfs.img"
+        mount -o loop "$BASE/xfs.img" "$BASE/xfs"
+        MOUNTED=$BASE/xfs
+    fi
+    DATA=$BASE/xfs
+elif [ -n "${BENCH_FS:-}" ]; then
+    echo "BENCH_FS: only xfs is known" >&2
+    exit 2
+fi
+mkdir -p "$DATA/rsmbd-share" "$BASE/rsmbd/state"
 RS_PID=""
 cleanup() {
     if [ -n "$RS_PID" ]; then kill "$RS_PID" 2>/dev/null || true; fi
     SAMBA_BASE=$BASE/samba "$HERE/start-samba.sh" stop || true
+    if [ -n "$MOUNTED" ]; then
+        sleep 1
+        umount "$MOUNTED" || true
+        rm -f "$BASE/xfs.img"
+    fi
 }
 trap cleanup EXIT
 
@@ -79,7 +104,7 @@ state_dir = "$BASE/rsmbd/state"
 
 [[share]]
 name = "share"
-path = "$BASE/rsmbd/share"
+path = "$DATA/rsmbd-share"
 CONF
 : > "$BASE/rsmbd/stdout"
 RUST_LOG=warn "${SRV_PIN[@]}" "$RSMBD" serve --config "$BASE/rsmbd/rsmbd.toml" \
@@ -94,7 +119,7 @@ RS_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$BASE/rsmbd/stdout" | he
 echo "rsmbd pid $RS_PID on 127.0.0.1:$RS_PORT"
 
 # Samba: a private smbd; its share beside rsmbd's.
-SAMBA_BASE=$BASE/samba SAMBA_SHARE_DIR=$BASE/samba-share SAMBA_PORT=$SAMBA_PORT SAMBA_PASS=$PASS \
+SAMBA_BASE=$BASE/samba SAMBA_SHARE_DIR=$DATA/samba-share SAMBA_PORT=$SAMBA_PORT SAMBA_PASS=$PASS \
     "${SRV_PIN[@]}" "$HERE/start-samba.sh"
 SB_PID=$(cat "$BASE/samba/smbd.pid")
 
@@ -130,7 +155,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo
-echo "rsmbd vs Samba $(smbd --version 2>/dev/null | head -1), $ROUNDS rounds x ${DURATION} s (+${WARMUP} s warm-up), medians; $(nproc) CPUs, $(date -u +%Y-%m-%d)"
+echo "rsmbd vs Samba $(smbd --version 2>/dev/null | head -1), shares on $(df -T "$DATA" | awk 'NR==2 {print $2}'), $ROUNDS rounds x ${DURATION} s (+${WARMUP} s warm-up), medians; $(nproc) CPUs, $(date -u +%Y-%m-%d)"
 awk '
 function med(list,   n, a, i, j, t) {
     n = split(list, a, " ")
