@@ -1,5 +1,6 @@
 //! smbtorture: durable handles (smb2.durable-open, smb2.durable-open-disconnect,
-//! smb2.durable-v2-open, smb2.durable-v2-delay).
+//! smb2.durable-v2-open, smb2.durable-v2-delay) and the smb2.replay tests of durable v2
+//! CREATE replays.
 mod common;
 
 #[test]

@@ -213,7 +213,11 @@ pub async fn dispatch(ctx: Ctx) -> Outcome {
     }
     match cmd {
         Command::NEGOTIATE => handlers::negotiate::handle(ctx).await,
-        Command::SESSION_SETUP => handlers::session_setup::handle(ctx).await,
+        Command::SESSION_SETUP => {
+            // Every channel authenticates first: remember it for break delivery.
+            super::break_delivery::register(&ctx.conn);
+            handlers::session_setup::handle(ctx).await
+        }
         Command::LOGOFF => handlers::logoff::handle(ctx).await.into(),
         Command::TREE_CONNECT => handlers::tree_connect::handle(ctx).await.into(),
         Command::TREE_DISCONNECT => handlers::tree_connect::disconnect(ctx).await.into(),

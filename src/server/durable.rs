@@ -9,7 +9,8 @@
 //! user, the ClientGuid and lease key, the share and the name. When the session goes away
 //! (the connection dropped, a LOGOFF, or a new session named it as PreviousSessionId)
 //! the open leaves the open table and is *parked* here instead of being closed
-//! ([`DurableTable::park`]): its share entry, byte-range locks, oplock and lease stay in the
+//! ([`DurableTable::park`]; only while it still holds a batch oplock or a lease with HANDLE
+//! caching, MS-SMB2 3.3.7.1): its share entry, byte-range locks, oplock and lease stay in the
 //! file's [`crate::server::file_state::FileState`], keyed by the open's volatile FileId as
 //! before. A reconnect ([`DurableTable::take`], driven by
 //! `handlers::create::reconnect`) puts the same open, with the same FileId, back into the open
@@ -85,7 +86,12 @@ pub struct Durable {
     pub name: String,
     /// Open.AppInstanceId (SMB2_CREATE_APP_INSTANCE_ID).
     pub app_instance: Option<Guid>,
+    /// Durability was granted. A DH2Q open without the caching durability needs is recorded
+    /// too, for replays of its CREATE by CreateGuid, but it is never kept disconnected.
+    pub granted: bool,
     link: Mutex<Link>,
+    /// The CREATE response body of a v2 open, answered again to a replay of its CREATE.
+    reply: Mutex<Option<bytes::Bytes>>,
 }
 
 impl Durable {
@@ -101,6 +107,7 @@ impl Durable {
         share: String,
         name: String,
         app_instance: Option<Guid>,
+        granted: bool,
     ) -> Durable {
         Durable {
             file_id,
@@ -112,8 +119,15 @@ impl Durable {
             share,
             name,
             app_instance,
+            granted,
             link: Mutex::new(Link::Connected),
+            reply: Mutex::new(None),
         }
+    }
+
+    /// The CREATE response body to answer a replay of the CREATE with (v2 opens).
+    pub fn replay_reply(&self) -> Option<bytes::Bytes> {
+        self.reply.lock().clone()
     }
 
     /// Whether the open is parked (Open.Connection is NULL).
@@ -132,12 +146,21 @@ pub fn granted_timeout(requested_ms: u32, default: Duration, max: Duration) -> D
     t.min(max)
 }
 
+/// (ClientGuid, CreateGuid).
+type GuidPair = ([u8; 16], [u8; 16]);
+
+/// A request: its connection id and MessageId.
+pub type RequestId = (u64, u64);
+
 /// The server-wide table of durable opens.
 #[derive(Default)]
 pub struct DurableTable {
     by_persistent: DashMap<u64, Arc<Durable>>,
     /// (ClientGuid, CreateGuid) of v2 opens to their persistent FileId (replay detection).
-    by_create_guid: DashMap<([u8; 16], [u8; 16]), u64>,
+    by_create_guid: DashMap<GuidPair, u64>,
+    /// DH2Q CREATEs waiting for a break, by (ClientGuid, CreateGuid), since when: a replay of
+    /// one is STATUS_FILE_NOT_AVAILABLE until it completes (MS-SMB2 3.3.5.9.10).
+    in_flight: DashMap<GuidPair, (std::time::Instant, RequestId)>,
     seq: AtomicU64,
 }
 
@@ -169,9 +192,71 @@ impl DurableTable {
     pub fn by_app_instance(&self, app: Guid) -> Vec<Arc<Durable>> {
         self.by_persistent
             .iter()
-            .filter(|d| d.app_instance == Some(app))
+            .filter(|d| d.granted && d.app_instance == Some(app))
             .map(|d| d.clone())
             .collect()
+    }
+
+    /// Keeps the CREATE response of a durable v2 open for replays of its CREATE
+    /// (MS-SMB2 3.3.5.9.10: the replay gets the original answer).
+    pub fn remember_reply(&self, id: FileId, body: &[u8]) {
+        if let Some(d) = self.get(id) {
+            if matches!(d.version, Version::V2 { .. }) {
+                *d.reply.lock() = Some(bytes::Bytes::copy_from_slice(body));
+            }
+        }
+    }
+
+    /// Notes that the DH2Q CREATE with `create_guid`, request `req` (connection id and
+    /// MessageId), waits for a break (`waiting`), or no longer does.
+    pub fn note_in_flight(
+        &self,
+        client_guid: [u8; 16],
+        create_guid: Guid,
+        req: (u64, u64),
+        waiting: bool,
+    ) {
+        let key = (client_guid, create_guid.0);
+        if waiting {
+            if self.in_flight.len() > 4096 {
+                self.prune_in_flight();
+            }
+            self.in_flight.insert(key, (std::time::Instant::now(), req));
+        } else {
+            self.in_flight.remove_if(&key, |_, v| v.1 == req);
+        }
+    }
+
+    /// Whether a DH2Q CREATE with `create_guid` other than request `req` is waiting for a
+    /// break. Entries older than two break timeouts are stale (a cancelled CREATE).
+    pub fn is_in_flight(&self, client_guid: [u8; 16], create_guid: Guid, req: (u64, u64)) -> bool {
+        let limit = super::oplock::break_timeout() * 2;
+        self.in_flight
+            .get(&(client_guid, create_guid.0))
+            .is_some_and(|v| v.1 != req && v.0.elapsed() < limit)
+    }
+
+    fn prune_in_flight(&self) {
+        let limit = super::oplock::break_timeout() * 2;
+        self.in_flight.retain(|_, v| v.0.elapsed() < limit);
+    }
+
+    /// Notes that a request other than its CREATE used the open: a replay of the CREATE no
+    /// longer finds it (it makes a new open, as Samba; smbtorture smb2.replay.replay6).
+    pub fn note_used(&self, id: FileId) {
+        if self.by_create_guid.is_empty() {
+            return;
+        }
+        let Some(d) = self.get(id) else {
+            return;
+        };
+        if d.reply.lock().take().is_none() {
+            return;
+        }
+        if let Version::V2 { create_guid } = d.version {
+            self.by_create_guid
+                .remove_if(&(d.client_guid, create_guid.0), |_, p| *p == id.persistent);
+        }
     }
 
     /// Forgets an open that closed (or is closing).
@@ -190,10 +275,24 @@ impl DurableTable {
     /// Parks an open whose session went away. Answers the open back when it is not durable
     /// (or already parked) and has to be closed.
     pub fn park(&self, server: &Arc<Server>, open: Arc<Open>) -> Result<(), Arc<Open>> {
-        let Some(d) = self.get(open.file_id) else {
+        let Some(d) = self.get(open.file_id).filter(|d| d.granted) else {
             return Err(open);
         };
-        if open.file().is_none() {
+        let Some(f) = open.file() else {
+            return Err(open);
+        };
+        // MS-SMB2 3.3.7.1: only an open still holding a batch oplock or a lease with HANDLE
+        // caching survives (one broken to LEVEL_II, or its lease to R, closes).
+        let caching = {
+            let inner = f.state.inner.lock();
+            let o = &inner.oplocks;
+            let id = open.file_id.volatile;
+            o.level_of(id) == super::oplock::BATCH
+                || o.leases.iter().any(|l| {
+                    l.state & super::lease::HANDLE != 0 && l.opens.iter().any(|x| x.open == id)
+                })
+        };
+        if !caching {
             return Err(open);
         }
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
@@ -205,6 +304,23 @@ impl DurableTable {
             *link = Link::Disconnected { open, seq };
         }
         tracing::debug!(file_id = ?d.file_id, timeout = ?d.timeout, "durable open disconnected");
+        if let Some(state) = self.parked_state(d.file_id) {
+            let mut inner = state.inner.lock();
+            // Oplock breaks have nowhere to go until a reconnect (after a LOGOFF the
+            // connection may live on, but the open is no longer its session's).
+            for h in inner
+                .oplocks
+                .holders
+                .iter_mut()
+                .filter(|h| h.open == d.file_id.volatile)
+            {
+                h.conn = std::sync::Weak::new();
+            }
+            // A CREATE waiting for this open's break looks again: it can purge it now.
+            inner.oplocks.generation += 1;
+            drop(inner);
+            state.oplock_changed.notify_waiters();
+        }
         let server = server.clone();
         let timeout = d.timeout;
         let id = d.file_id;
@@ -219,6 +335,16 @@ impl DurableTable {
             });
         }
         Ok(())
+    }
+
+    /// The file state of a parked open.
+    fn parked_state(&self, id: FileId) -> Option<Arc<FileState>> {
+        let d = self.get(id)?;
+        let link = d.link.lock();
+        match &*link {
+            Link::Disconnected { open, .. } => open.file().map(|f| f.state.clone()),
+            Link::Connected => None,
+        }
     }
 
     /// Removes a parked open from the table (for closing it): the one of parking `seq`, or
@@ -250,6 +376,7 @@ impl DurableTable {
         let d = self
             .by_persistent
             .get(&id.persistent)
+            .filter(|d| d.granted)
             .map(|d| d.clone())
             .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
         let mut link = d.link.lock();
@@ -388,6 +515,7 @@ mod tests {
             "s".into(),
             "f".into(),
             None,
+            true,
         ));
         assert!(t.get(id).is_some());
         assert!(t

@@ -4,6 +4,7 @@
 //! [`crate::transport::FrameReader`] and answers through a [`crate::transport::FrameWriter`],
 //! so tests drive it over in-memory pipes as well as TCP. Sessions live in a server-wide table
 //! ([`Server::sessions`]) so that any channel of a session can carry its requests.
+pub mod break_delivery;
 pub mod connection;
 pub mod control;
 pub mod credits;

@@ -23,8 +23,9 @@
 //!   oplock of the stream, the writer's own included, breaks to none with no acknowledgment.
 //! - CLOSE releases the open's oplock ([`Oplocks::release`]), ending a break in progress.
 //!
-//! The break notification (MS-SMB2 2.2.23.1) goes out on the connection the open was made on,
-//! with MessageId 0xFFFFFFFFFFFFFFFF, SessionId 0 and TreeId 0, unsigned, and encrypted when the
+//! The break notification (MS-SMB2 2.2.23.1) goes out on the connection the open was made on
+//! while it lives, else on another channel of the session ([`super::break_delivery`]), with
+//! MessageId 0xFFFFFFFFFFFFFFFF, SessionId 0 and TreeId 0, unsigned, and encrypted when the
 //! open's session encrypts.
 use super::connection::Connection;
 use super::file_state::{FileState, ShareEntry};
@@ -414,8 +415,8 @@ pub fn holder(conn: &Arc<Connection>, session_id: u64, file_id: FileId) -> Holde
     }
 }
 
-/// Sends break notifications, each on its holder's connection, from a task of its own (callers
-/// may hold a file's lock or run on the blocking pool).
+/// Sends break notifications, each on a live channel of its holder's session, from a task of
+/// its own (callers may hold a file's lock or run on the blocking pool).
 pub fn send(notices: Vec<Notice>) {
     if notices.is_empty() {
         return;
@@ -425,15 +426,15 @@ pub fn send(notices: Vec<Notice>) {
     };
     rt.spawn(async move {
         for n in notices {
-            let Some(conn) = n.conn.upgrade() else {
+            // An oplock break goes on the open's own connection while it lives, else on another
+            // channel of the session; a lease break on the session's channels in order
+            // (MS-SMB2 3.3.4.6, 3.3.4.7). A channel that does not acknowledge it is dropped
+            // and the next one tried (see break_delivery.rs).
+            let own = n.conn.upgrade();
+            let Some(server) = super::break_delivery::server_for(own.as_ref(), n.session_id) else {
                 continue;
             };
-            let session = conn.server.sessions.get(&n.session_id).map(|s| s.clone());
-            let encrypt = session.filter(|s| {
-                s.encrypt_data.load(Ordering::Relaxed)
-                    && conn.dialect().is_some_and(|d| d >= 0x0300)
-                    && s.secrets().is_some_and(|k| k.encryptor.is_some())
-            });
+            let own = own.filter(|_| matches!(n.kind, NoticeKind::Oplock { .. }));
             let h = Header {
                 command: Command::OPLOCK_BREAK,
                 flags: flags::SERVER_TO_REDIR,
@@ -460,7 +461,7 @@ pub fn send(notices: Vec<Notice>) {
                     );
                 }
             }
-            let _ = conn.send_responses(vec![msg], vec![None], encrypt).await;
+            super::break_delivery::deliver(&server, n.session_id, own, msg).await;
         }
     });
 }

@@ -73,6 +73,16 @@ pub trait FrameWriter: Send + Sync {
     fn local(&self) -> SocketAddr;
     /// Closes the connection; pending and later sends fail.
     fn close(&self) -> BoxFuture<'_, ()>;
+    /// How far the peer has acknowledged what was sent: (bytes acknowledged so far, bytes
+    /// sent and not yet acknowledged). Lets break delivery notice a channel whose peer has
+    /// gone silent and try another (MS-SMB2 3.3.4.6). `None` when unknown (the transport
+    /// cannot tell, or a send is in progress).
+    fn send_progress(&self) -> Option<(u64, u64)> {
+        None
+    }
+    /// Drops the connection at once, without waiting for the peer to acknowledge what is
+    /// queued (TCP: a reset), for a channel found dead. A no-op where unsupported.
+    fn abort(&self) {}
 }
 
 /// The error TCP returns for placement requests.

@@ -229,6 +229,65 @@ impl FrameWriter for TcpWriter {
             }
         })
     }
+    fn send_progress(&self) -> Option<(u64, u64)> {
+        use std::os::fd::AsRawFd;
+        // The lock keeps the socket open while it is asked; a send in progress means "ask
+        // again later".
+        let wr = self.wr.try_lock().ok()?;
+        tcp_send_progress(wr.as_ref()?.as_ref().as_raw_fd())
+    }
+    fn abort(&self) {
+        use std::os::fd::AsRawFd;
+        if let Ok(wr) = self.wr.try_lock() {
+            if let Some(w) = wr.as_ref() {
+                tcp_reset(w.as_ref().as_raw_fd());
+            }
+        }
+    }
+}
+
+/// Resets a TCP connection now: connect() to AF_UNSPEC disconnects the socket, sending a RST
+/// even when unacknowledged data is queued (a FIN would wait behind it).
+fn tcp_reset(fd: std::os::fd::RawFd) {
+    // SAFETY: `fd` is an open socket (the caller holds its owner); the address passed is a
+    // zeroed sockaddr of the size given.
+    unsafe {
+        let mut sa: libc::sockaddr = std::mem::zeroed();
+        sa.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+        libc::connect(
+            fd,
+            &sa,
+            std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+        );
+    }
+}
+
+/// TCP_INFO's tcpi_bytes_acked and the send queue (SIOCOUTQ: bytes not yet acknowledged).
+fn tcp_send_progress(fd: std::os::fd::RawFd) -> Option<(u64, u64)> {
+    // SAFETY: `fd` is an open TCP socket (the caller holds its owner); both calls only write
+    // into the local buffers whose sizes they are given.
+    unsafe {
+        let mut info: libc::tcp_info = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        if libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        ) != 0
+        {
+            return None;
+        }
+        if (len as usize) < std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked) + 8 {
+            return None; // a kernel older than 4.1
+        }
+        let mut outq: libc::c_int = 0;
+        if libc::ioctl(fd, libc::TIOCOUTQ, &mut outq) != 0 {
+            return None;
+        }
+        Some((info.tcpi_bytes_acked, outq.max(0) as u64))
+    }
 }
 
 #[cfg(test)]

@@ -54,6 +54,16 @@ pub(crate) struct DirEdit<'a> {
     pub removed: Option<&'a str>,
 }
 
+/// One directory an edit is under way in: its key, mtime before the change, and the names it
+/// gains and loses.
+struct Mark<'a> {
+    key: (u64, u64),
+    before: i128,
+    dir: RawFd,
+    added: Vec<&'a str>,
+    removed: Vec<&'a str>,
+}
+
 /// A directory's identity and mtime (ns).
 fn dir_state(dir: RawFd) -> VfsResult<((u64, u64), i128)> {
     let st = sys::fstatx(dir).map_err(VfsError::from_errno)?;
@@ -158,16 +168,16 @@ impl CiCache {
         op: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E> {
         // One mark per distinct directory, with every name change that concerns it.
-        let mut marks: Vec<((u64, u64), i128, RawFd, Vec<&str>, Vec<&str>)> = Vec::new();
+        let mut marks: Vec<Mark<'_>> = Vec::new();
         {
             let mut c = self.dirs.lock();
             for e in edits {
                 let Ok((key, mtime)) = dir_state(e.dir) else {
                     continue;
                 };
-                if let Some(m) = marks.iter_mut().find(|m| m.0 == key) {
-                    m.3.extend(e.added);
-                    m.4.extend(e.removed);
+                if let Some(m) = marks.iter_mut().find(|m| m.key == key) {
+                    m.added.extend(e.added);
+                    m.removed.extend(e.removed);
                     continue;
                 }
                 let Some(d) = c.get_mut(&key) else {
@@ -181,17 +191,24 @@ impl CiCache {
                     continue;
                 }
                 d.pending += 1;
-                marks.push((
+                marks.push(Mark {
                     key,
-                    mtime,
-                    e.dir,
-                    e.added.into_iter().collect(),
-                    e.removed.into_iter().collect(),
-                ));
+                    before: mtime,
+                    dir: e.dir,
+                    added: e.added.into_iter().collect(),
+                    removed: e.removed.into_iter().collect(),
+                });
             }
         }
         let r = op();
-        for (key, before, dir, added, removed) in marks {
+        for Mark {
+            key,
+            before,
+            dir,
+            added,
+            removed,
+        } in marks
+        {
             let after = dir_state(dir).ok().map(|s| s.1);
             let mut c = self.dirs.lock();
             let Some(d) = c.get_mut(&key) else {

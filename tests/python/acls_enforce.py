@@ -26,9 +26,10 @@ from smbprotocol.open import SMB2QueryInfoRequest, SMB2QueryInfoResponse, SMB2Se
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
+from harness import case, finish
+
 host, port = sys.argv[1], int(sys.argv[2])
 users = [(sys.argv[3], sys.argv[4]), (sys.argv[5], sys.argv[6])]
-results = []
 
 STATUS_ACCESS_DENIED = 0xC0000022
 FILE_ALL = 0x001F01FF
@@ -40,13 +41,6 @@ GENERIC_READ = 0x80000000
 OWNER_INFO, DACL_INFO = 0x1, 0x4
 OI_CI = 0x3
 
-
-def case(name, fn):
-    try:
-        fn()
-        results.append((name, True, ""))
-    except Exception as e:  # noqa: BLE001 - every failure is reported
-        results.append((name, False, f"{type(e).__name__}: {e}"))
 
 
 def connect(user, password):
@@ -205,9 +199,4 @@ case("Everyone granted read: other user reads", share_read)
 case("other user still may not write", lambda: denied(lambda: open_(t2, r"priv\f", FILE_WRITE_DATA)))
 case("other user may not change the DACL", lambda: denied(lambda: open_(t2, r"priv\f", WRITE_DAC)))
 
-failed = 0
-for name, ok, err in results:
-    print(("PASS " if ok else "FAIL ") + name + ("" if ok else ": " + err))
-    failed += 0 if ok else 1
-print(f"{len(results) - failed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -14,16 +14,10 @@ from smbprotocol.header import NtStatus
 from smbprotocol.ioctl import SMB2IOCTLRequest  # noqa: F401 - import check only
 from smbprotocol.connection import SMB2Echo  # type: ignore[attr-defined]
 
+from harness import case, finish
+
 host, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-results = []
 
-
-def case(name, fn):
-    try:
-        fn()
-        results.append((name, True, ""))
-    except Exception as e:  # noqa: BLE001 - every failure is reported
-        results.append((name, False, f"{type(e).__name__}: {e}"))
 
 
 def echo(conn, session):
@@ -62,8 +56,4 @@ def bad_signature(dialect):
 for name, d in [("2.1", Dialects.SMB_2_1_0), ("3.0", Dialects.SMB_3_0_0), ("3.1.1", Dialects.SMB_3_1_1)]:
     case(f"bad signature {name}", lambda d=d: bad_signature(d))
 
-failed = [r for r in results if not r[1]]
-for name, ok, why in results:
-    print(f"{'PASS' if ok else 'FAIL'} {name} {why}")
-print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -37,6 +37,8 @@ from smbprotocol.open import (
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
+from harness import case, finish
+
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
 host, port, user, password, share_dir, outside = args[0], int(args[1]), args[2], args[3], args[4], args[5]
 SURVEY = "--survey" in sys.argv
@@ -66,15 +68,7 @@ NON_DIR = CreateOptions.FILE_NON_DIRECTORY_FILE
 DIR = CreateOptions.FILE_DIRECTORY_FILE
 DELETE_ON_CLOSE = CreateOptions.FILE_DELETE_ON_CLOSE
 
-results = []
 
-
-def case(name, fn):
-    try:
-        fn()
-        results.append((name, True, ""))
-    except Exception as e:  # noqa: BLE001 - every failure is reported
-        results.append((name, False, f"{type(e).__name__}: {e}"))
 
 
 def sname(st):
@@ -577,8 +571,4 @@ case("no_new_entries_outside", no_new_entries_outside)
 tree.disconnect()
 sess.disconnect()
 conn.disconnect()
-for name, ok, why in results:
-    print(f"{'ok  ' if ok else 'FAIL'} {name} {why}")
-passed = sum(1 for r in results if r[1])
-print(f"{passed} passed, {len(results) - passed} failed")
-sys.exit(0 if passed == len(results) else 1)
+finish()

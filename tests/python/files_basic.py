@@ -29,10 +29,11 @@ from smbprotocol.open import (
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
+from harness import case, finish
+
 host, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 # The share's directory, when the caller knows it (checks QFid against the inode).
 SHARE_DIR = sys.argv[5] if len(sys.argv) > 5 else None
-results = []
 
 STATUS_SHARING_VIOLATION = 0xC0000043
 STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
@@ -49,13 +50,6 @@ WRITE = A.FILE_WRITE_DATA | A.FILE_READ_ATTRIBUTES
 RW = READ | WRITE
 ALL_SHARE = ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE
 
-
-def case(name, fn):
-    try:
-        fn()
-        results.append((name, True, ""))
-    except Exception as e:  # noqa: BLE001 - every failure is reported
-        results.append((name, False, f"{type(e).__name__}: {e}"))
 
 
 class Client:
@@ -235,9 +229,4 @@ case("access checks of READ/WRITE/FLUSH", access_checks)
 a.close()
 b.close()
 
-failed = 0
-for name, ok, why in results:
-    print(f"{'PASS' if ok else 'FAIL'} {name}{'' if ok else ': ' + why}")
-    failed += not ok
-print(f"{len(results) - failed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -26,10 +26,11 @@ from smbprotocol.open import (
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
+from harness import case, finish
+
 host, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 bigdir = sys.argv[5] if len(sys.argv) > 5 else None
 count = int(sys.argv[6]) if len(sys.argv) > 6 else 0
-results = []
 root = rf"\\{host}\share"
 
 STATUS_OBJECT_NAME_COLLISION = 0xC0000035
@@ -47,13 +48,6 @@ class _PortShim:
 
 sc = _PortShim()
 
-
-def case(name, fn):
-    try:
-        fn()
-        results.append((name, True, ""))
-    except Exception as e:  # noqa: BLE001 - every failure is reported
-        results.append((name, False, f"{type(e).__name__}: {e}"))
 
 
 def p(name):
@@ -293,9 +287,4 @@ case("small OutputBufferLength", small_buffers)
 if bigdir:
     case(f"{count}-entry directory, 4 KiB responses", big_directory)
 
-failed = 0
-for name, ok, why in results:
-    print(("PASS " if ok else "FAIL ") + name + ("" if ok else f": {why}"))
-    failed += not ok
-print(f"{len(results) - failed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

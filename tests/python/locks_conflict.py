@@ -22,8 +22,9 @@ from smbprotocol.open import (
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
+from harness import case, finish
+
 host, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-results = []
 GENERIC_READ_WRITE = 0x80000000 | 0x40000000
 STATUS_PENDING = 0x00000103
 STATUS_LOCK_NOT_GRANTED = 0xC0000055
@@ -31,13 +32,6 @@ STATUS_RANGE_NOT_LOCKED = 0xC000007E
 EX, SH = LockFlags.SMB2_LOCKFLAG_EXCLUSIVE_LOCK, LockFlags.SMB2_LOCKFLAG_SHARED_LOCK
 UN, FI = LockFlags.SMB2_LOCKFLAG_UNLOCK, LockFlags.SMB2_LOCKFLAG_FAIL_IMMEDIATELY
 
-
-def case(name, fn):
-    try:
-        fn()
-        results.append((name, True, ""))
-    except Exception as e:  # noqa: BLE001 - every failure is reported
-        results.append((name, False, f"{type(e).__name__}: {e}"))
 
 
 class Client:
@@ -135,8 +129,4 @@ for label, d in [("2.1", Dialects.SMB_2_1_0), ("3.1.1", Dialects.SMB_3_1_1)]:
          lambda d=d: blocking_lock_released_by_other_session(d))
     case(f"disconnect releases locks ({label})", lambda d=d: disconnect_releases_locks(d))
 
-failed = [r for r in results if not r[1]]
-for name, ok, why in results:
-    print(f"{'PASS' if ok else 'FAIL'} {name} {why}")
-print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -12,16 +12,10 @@ from smbprotocol.exceptions import SMBException
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
+from harness import case, finish
+
 host, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-results = []
 
-
-def case(name, fn):
-    try:
-        fn()
-        results.append((name, True, ""))
-    except Exception as e:  # noqa: BLE001 - every failure is reported
-        results.append((name, False, f"{type(e).__name__}: {e}"))
 
 
 def connect(dialect, sign=True, encrypt=False, cipher=None, signing_algo=None, share="share", auth="negotiate"):
@@ -96,8 +90,4 @@ def wrong_password():
 
 case("wrong password refused", wrong_password)
 
-for name, ok, why in results:
-    print(("PASS " if ok else "FAIL ") + name + ((": " + why) if why else ""))
-passed = sum(1 for r in results if r[1])
-print(f"{passed} passed, {len(results) - passed} failed")
-sys.exit(0 if passed == len(results) else 1)
+finish()

@@ -11,21 +11,14 @@ import smbclient
 from smbclient._io import SMBFileTransaction, query_info, set_info
 from smbprotocol.file_info import FileBasicInformation
 
+from harness import case, finish
+
 host, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 root = rf"\\{host}\share"
-results = []
 FREEZE = 0xFFFF_FFFF_FFFF_FFFF
 THAW = 0xFFFF_FFFF_FFFF_FFFE
 # 2000-01-01T00:00:00Z as FILETIME.
 Y2K = 125_911_584_000_000_000
-
-
-def case(name, fn):
-    try:
-        fn()
-        results.append((name, True, ""))
-    except Exception as e:  # noqa: BLE001 - every failure is reported
-        results.append((name, False, f"{type(e).__name__}: {e}"))
 
 
 def p(name):
@@ -125,12 +118,7 @@ def main():
         ("delayed_by_timer", delayed_by_timer),
     ]:
         case(name, fn)
-    failed = 0
-    for name, ok, err in results:
-        print(f"{'PASS' if ok else 'FAIL'} {name} {err}")
-        failed += not ok
-    print(f"{len(results) - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 main()

@@ -468,7 +468,10 @@ pub async fn handle(ctx: Ctx) -> Outcome {
             if !server.durable.purge_breaking(&server, &state).await {
                 tokio::select! {
                     _ = state.wait_oplock(w) => {}
-                    _ = cancelled.cancelled() => return Reply::error(NtStatus::CANCELLED),
+                    _ = cancelled.cancelled() => {
+                        reconnect::cancelled(&ctx);
+                        return Reply::error(NtStatus::CANCELLED);
+                    }
                 }
             }
             let key = state.key;
@@ -555,7 +558,9 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
     {
         return Err(NtStatus::ACCESS_DENIED);
     }
-    if let Some(reply) = reconnect::before_open(ctx, &tree, name, &cc).await? {
+    if let Some(reply) =
+        reconnect::before_open(ctx, &tree, name, req.requested_oplock_level.0, &cc).await?
+    {
         return Ok(reply);
     }
     let limit = server.config.limits.max_opens_per_session as usize;
@@ -587,6 +592,7 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
     let result = files::blocking(move || open_blocking(job))
         .await
         .and_then(|r| r);
+    reconnect::note_in_flight(ctx, &cc, matches!(result, Err(s) if s == NtStatus::PENDING));
     let o = match result {
         Ok(o) => o,
         Err(s) => {
@@ -615,6 +621,7 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
         name,
     );
     contexts.extend(lease_reply);
+    let durable_recorded = matches!(cc.durable, Some(contexts::DurableRequest::V2(_)));
     contexts.extend(durable);
     // The LastWriteTime other opens keep reporting (delayed or frozen updates; info::times).
     let last_write_time = match o.state.times.reported() {
@@ -664,6 +671,10 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
         }
         .encode(b)
     });
+    if durable_recorded {
+        // Kept for replays of this CREATE (DH2Q, MS-SMB2 3.3.5.9.10).
+        server.durable.remember_reply(file_id, &body);
+    }
     let mut reply = Reply::ok(body);
     reply.file_id = Some(file_id);
     Ok(reply)

@@ -42,11 +42,14 @@ pub fn find_open(ctx: &Ctx, id: FileId) -> Result<Arc<Open>, NtStatus> {
     } else {
         id
     };
-    ctx.conn
+    let open = ctx
+        .conn
         .server
         .opens
         .get(id, ctx.session_id, ctx.tree_id)
-        .ok_or(NtStatus::FILE_CLOSED)
+        .ok_or(NtStatus::FILE_CLOSED)?;
+    ctx.conn.server.durable.note_used(open.file_id);
+    Ok(open)
 }
 
 /// Closes one open: releases its share entry and locks, and performs delete-on-close when it

@@ -286,4 +286,34 @@ mod tests {
         assert_eq!(v[0].data.len(), 8);
         assert_eq!(v[1].data.len(), 32);
     }
+
+    #[test]
+    fn durable_context_combinations() {
+        let dhnq = ctx(names::DURABLE_HANDLE_REQUEST, &[0; 16]);
+        let dh2q = ctx(names::DURABLE_HANDLE_REQUEST_V2, &[0; 32]);
+        let dhnc = ctx(names::DURABLE_HANDLE_RECONNECT, &[0; 16]);
+        let dh2c = ctx(names::DURABLE_HANDLE_RECONNECT_V2, &[0; 36]);
+        let invalid = [
+            vec![dh2q.clone(), dhnq.clone()],
+            vec![dh2q.clone(), dhnc.clone()],
+            vec![dh2q.clone(), dh2c.clone()],
+            vec![dh2c.clone(), dhnq.clone()],
+            vec![dh2c.clone(), dhnc.clone()],
+        ];
+        for list in invalid {
+            assert_eq!(parse(&list).unwrap_err(), NtStatus::INVALID_PARAMETER);
+        }
+        // DHnQ beside DHnC is ignored (MS-SMB2 3.3.5.9.7).
+        let r = parse(&[dhnc, dhnq.clone()]).unwrap();
+        assert!(r.durable.is_none() && matches!(r.reconnect, Some(Reconnect::V1(_))));
+        assert_eq!(parse(&[dhnq]).unwrap().durable, Some(DurableRequest::V1));
+        assert!(matches!(
+            parse(&[dh2c]).unwrap().reconnect,
+            Some(Reconnect::V2 { .. })
+        ));
+        assert!(matches!(
+            parse(&[dh2q]).unwrap().durable,
+            Some(DurableRequest::V2(_))
+        ));
+    }
 }

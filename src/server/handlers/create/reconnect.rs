@@ -12,7 +12,9 @@
 //!   FILE_OPENED, the file's attributes, the current oplock level or lease state, and no
 //!   durable response context.
 //! - [`before_open`]: DH2Q with SMB2_FLAGS_REPLAY_OPERATION naming an open of this session by
-//!   its CreateGuid answers that open (3.3.5.9.10); without the flag such a CreateGuid is
+//!   its CreateGuid answers that open (3.3.5.9.10) with the original response, adjusted to the
+//!   caching asked for (another lease key, or a lease for an open without one, is
+//!   STATUS_ACCESS_DENIED; while the original waits for a break, STATUS_FILE_NOT_AVAILABLE); without the flag such a CreateGuid is
 //!   STATUS_DUPLICATE_OBJECTID. An AppInstanceId (3.3.5.9.13) closes the durable opens of the
 //!   same file made with it under another CreateGuid (a clustered application failing over).
 //! - [`grant`]: DHnQ / DH2Q are granted with a batch oplock or a lease with HANDLE caching
@@ -251,6 +253,7 @@ pub(super) async fn before_open(
     ctx: &Ctx,
     tree: &TreeConnect,
     name: &str,
+    requested: u8,
     cc: &RequestContexts,
 ) -> Result<Option<Reply>, NtStatus> {
     let Some(DurableRequest::V2(r)) = cc.durable else {
@@ -258,13 +261,39 @@ pub(super) async fn before_open(
     };
     let server = ctx.conn.server.clone();
     let client = client_guid(ctx);
+    let replay = ctx.hdr.flags & flags::REPLAY_OPERATION != 0;
+    if replay
+        && server
+            .durable
+            .is_in_flight(client, r.create_guid, request_id(ctx))
+    {
+        // The original CREATE is still waiting for a break (smb2.replay.dhv2-pending*-sane).
+        return Err(NtStatus::FILE_NOT_AVAILABLE);
+    }
     if let Some(d) = server.durable.by_create_guid(client, r.create_guid) {
-        if ctx.hdr.flags & flags::REPLAY_OPERATION == 0 {
+        if !replay {
             return Err(NtStatus::DUPLICATE_OBJECTID);
         }
         if let Some(open) = server.opens.get(d.file_id, ctx.session_id, ctx.tree_id) {
-            let resp = contexts::durable_response(&DurableRequest::V2(r), ms(d.timeout));
-            return existing_open_reply(&open, vec![resp]).await.map(Some);
+            // MS-SMB2 3.3.5.9.10: a replay must ask for the open's lease, or for none if
+            // it has none.
+            let asked = cc.lease.as_ref().map(lease_key);
+            let lease_ok = match d.lease_key {
+                Some(k) => asked == Some(k),
+                None => asked.is_none() || requested != oplock::LEASE,
+            };
+            if !lease_ok {
+                return Err(NtStatus::ACCESS_DENIED);
+            }
+            if let Some(reply) = replayed(&open, &d, requested, cc) {
+                return Ok(Some(reply));
+            }
+            let resp = d
+                .granted
+                .then(|| contexts::durable_response(&DurableRequest::V2(r), ms(d.timeout)));
+            return existing_open_reply(&open, resp.into_iter().collect())
+                .await
+                .map(Some);
         }
     }
     if let Some(app) = cc.app_instance_id {
@@ -296,12 +325,83 @@ pub(super) async fn before_open(
     Ok(None)
 }
 
+/// The answer to a replayed DH2Q CREATE of `open`: the original response (create action,
+/// times, sizes, attributes, other contexts), with the caching the replay asks for as far as
+/// the open still holds it: no oplock when it asks for none, the lease's current state when
+/// it asks for the lease, and the durable context when that caching is durable.
+fn replayed(open: &Open, d: &Durable, requested: u8, cc: &RequestContexts) -> Option<Reply> {
+    let body = d.replay_reply()?;
+    let mut msg = bytes::BytesMut::zeroed(crate::wire::HEADER_LEN);
+    msg.extend_from_slice(&body);
+    let mut resp = CreateResponse::decode(&msg.freeze()).ok()?;
+    let f = open.file()?;
+    let (held, lease) = caching_of(&f.state, open.file_id.volatile);
+    let (level, lease) = match (held, requested) {
+        (oplock::LEASE, oplock::LEASE) if cc.lease.is_some() => (oplock::LEASE, lease),
+        (oplock::LEASE, _) | (_, oplock::NONE) | (_, oplock::LEASE) => (oplock::NONE, None),
+        (held, _) => (held, None),
+    };
+    let lease_state = lease
+        .as_ref()
+        .and_then(|c| Lease::decode(&c.data).ok())
+        .map_or(0, |l| match l {
+            Lease::V1(l) => l.lease_state,
+            Lease::V2(l) => l.lease_state,
+        });
+    let durable = level == oplock::BATCH || lease_state & crate::server::lease::HANDLE != 0;
+    use crate::wire::create_contexts::names;
+    resp.create_contexts
+        .retain(|c| c.name != names::REQUEST_LEASE && c.name != names::DURABLE_HANDLE_REQUEST_V2);
+    resp.create_contexts.extend(lease);
+    if durable {
+        if let Some(DurableRequest::V2(r)) = cc.durable {
+            resp.create_contexts.push(contexts::durable_response(
+                &DurableRequest::V2(r),
+                ms(d.timeout),
+            ));
+        }
+    }
+    resp.oplock_level = OplockLevel(level);
+    let file_id = open.file_id;
+    let mut reply = Reply::ok(body_of(|b| resp.encode(b)));
+    reply.file_id = Some(file_id);
+    Some(reply)
+}
+
+/// Forgets the in-flight mark of a CREATE that was cancelled while it waited.
+pub(super) fn cancelled(ctx: &Ctx) {
+    let Ok(req) = CreateRequest::decode(&ctx.msg) else {
+        return;
+    };
+    if let Ok(cc) = contexts::parse(&req.create_contexts) {
+        note_in_flight(ctx, &cc, false);
+    }
+}
+
+/// Records whether a DH2Q CREATE now waits for a break (its replays are refused meanwhile).
+pub(super) fn note_in_flight(ctx: &Ctx, cc: &RequestContexts, waiting: bool) {
+    if let Some(DurableRequest::V2(r)) = cc.durable {
+        ctx.conn.server.durable.note_in_flight(
+            client_guid(ctx),
+            r.create_guid,
+            request_id(ctx),
+            waiting,
+        );
+    }
+}
+
+/// The request's identity: its connection and MessageId.
+fn request_id(ctx: &Ctx) -> (u64, u64) {
+    (ctx.conn.id, ctx.hdr.message_id)
+}
+
 fn ms(d: std::time::Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
 /// Grants the durable handle a new open asked for, when it got a batch oplock or a lease with
-/// HANDLE caching; answers the response context.
+/// HANDLE caching; answers the response context. Every DH2Q open is recorded, granted or not,
+/// so that a replay of its CREATE finds it by CreateGuid.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn grant(
     ctx: &Ctx,
@@ -314,6 +414,7 @@ pub(super) fn grant(
     name: &str,
 ) -> Option<CreateContext> {
     let req = cc.durable?;
+    let server = &ctx.conn.server;
     let lease_state = lease_reply
         .and_then(|c| Lease::decode(&c.data).ok())
         .map(|l| match l {
@@ -325,10 +426,6 @@ pub(super) fn grant(
         oplock::LEASE => lease_state.is_some_and(|s| s & crate::server::lease::HANDLE != 0),
         _ => false,
     };
-    if !eligible {
-        return None;
-    }
-    let server = &ctx.conn.server;
     let limits = &server.config.limits;
     let default = std::time::Duration::from_secs(limits.durable_timeout_secs);
     let max = std::time::Duration::from_secs(limits.durable_max_timeout_secs).max(default);
@@ -341,6 +438,9 @@ pub(super) fn grant(
             durable::granted_timeout(r.timeout, default, max),
         ),
     };
+    if !eligible && version == Version::V1 {
+        return None;
+    }
     let lease_key = if oplock_level == oplock::LEASE {
         cc.lease.as_ref().map(lease_key)
     } else {
@@ -356,6 +456,7 @@ pub(super) fn grant(
         tree.share.name.clone(),
         name.to_string(),
         cc.app_instance_id,
+        eligible,
     ));
-    Some(contexts::durable_response(&req, ms(timeout)))
+    eligible.then(|| contexts::durable_response(&req, ms(timeout)))
 }
