@@ -409,22 +409,16 @@ impl Oplocks {
             }
             if current & !to == 0 {
                 if was_breaking {
-                    wait = Some(wait.map_or(l.deadline, |w| w.min(l.deadline)));
+                    wait = earliest(wait, l.deadline);
                 }
                 continue;
             }
             changed |= l.request_break(to, now, out);
             if l.breaking && (current & delay_mask != 0 || was_breaking && !first_attempt) {
-                wait = Some(wait.map_or(l.deadline, |w| w.min(l.deadline)));
+                wait = earliest(wait, l.deadline);
             }
         }
-        if changed {
-            self.generation += 1;
-        }
-        wait.map(|deadline| Wait {
-            generation: self.generation,
-            deadline,
-        })
+        self.breaks_sent(changed, wait)
     }
 
     /// Grants (or joins) the lease of a new open `open`, whose share entry is in `opens`;
@@ -556,9 +550,15 @@ impl Oplocks {
             }
             changed |= l.request_break(l.state & !HANDLE, now, out);
             if l.breaking {
-                wait = Some(wait.map_or(l.deadline, |w| w.min(l.deadline)));
+                wait = earliest(wait, l.deadline);
             }
         }
+        self.breaks_sent(changed, wait)
+    }
+
+    /// Ends a round of break requests: a changed lease state is a new generation, and the
+    /// caller waits (until `wait`) for this generation to move on.
+    fn breaks_sent(&mut self, changed: bool, wait: Option<Instant>) -> Option<Wait> {
         if changed {
             self.generation += 1;
         }
@@ -567,6 +567,11 @@ impl Oplocks {
             deadline,
         })
     }
+}
+
+/// The earlier of a deadline so far and `d`.
+fn earliest(wait: Option<Instant>, d: Instant) -> Option<Instant> {
+    Some(wait.map_or(d, |w| w.min(d)))
 }
 
 impl FileState {

@@ -49,15 +49,26 @@ fn tail(s: &str, n: usize) -> String {
 /// Runs every test of `tests/torture/<group>.pass` against a fresh server; fails on any
 /// regression.
 pub fn run_group(group: &str) {
+    run_listed(group, group, TestServer::start, torture);
+}
+
+/// Runs `group`'s pass list on a server from `start`, each test through `run`; fails on any
+/// regression or if the server dies. `label` names the run in the summary line.
+fn run_listed(
+    group: &str,
+    label: &str,
+    start: impl Fn() -> TestServer,
+    run: impl Fn(&TestServer, &str) -> (bool, String),
+) {
     let tests = list(group);
     assert!(
         !tests.is_empty(),
         "tests/torture/{group}.pass lists no tests"
     );
-    let mut server = TestServer::start();
+    let mut server = start();
     let mut failed = Vec::new();
     for t in &tests {
-        let (ok, out) = torture(&server, t);
+        let (ok, out) = run(&server, t);
         if !ok {
             failed.push(format!("--- {t}\n{}", tail(&out, 25)));
         }
@@ -66,7 +77,7 @@ pub fn run_group(group: &str) {
         }
     }
     println!(
-        "torture {group}: {} passed, {} failed",
+        "torture {label}: {} passed, {} failed",
         tests.len() - failed.len(),
         failed.len()
     );
@@ -80,6 +91,13 @@ pub fn run_group(group: &str) {
 
 /// Runs whole suites (comma-separated in RSMBD_TORTURE_SURVEY) and prints each test's result.
 pub fn survey() {
+    survey_with(TestServer::start, torture);
+}
+
+/// Runs the suites of RSMBD_TORTURE_SURVEY on a server from `start` (restarted if it dies),
+/// each test through `run`, and prints every result (the whole output of failures too with
+/// RSMBD_TORTURE_VERBOSE).
+fn survey_with(start: impl Fn() -> TestServer, run: impl Fn(&TestServer, &str) -> (bool, String)) {
     let suites =
         std::env::var("RSMBD_TORTURE_SURVEY").expect("set RSMBD_TORTURE_SURVEY=smb2.x,smb2.y");
     let all = std::fs::read_to_string(format!(
@@ -87,14 +105,14 @@ pub fn survey() {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
-    let mut server = TestServer::start();
+    let mut server = start();
     let (mut pass, mut fail) = (0, 0);
     for suite in suites.split(',') {
         for t in all
             .lines()
             .filter(|t| *t == suite || t.starts_with(&format!("{suite}.")))
         {
-            let (ok, out) = torture(&server, t);
+            let (ok, out) = run(&server, t);
             if ok {
                 pass += 1;
                 println!("PASS {t}");
@@ -111,10 +129,13 @@ pub fn survey() {
                     .take(2)
                     .collect();
                 println!("FAIL {t} {}", why.join(" | "));
+                if std::env::var_os("RSMBD_TORTURE_VERBOSE").is_some() {
+                    println!("{}", tail(&out, 60));
+                }
             }
             if !server.alive() {
                 println!("SERVER DIED at {t}: {}", tail(&server.log(), 20));
-                server = TestServer::start();
+                server = start();
             }
         }
     }
@@ -293,79 +314,17 @@ impl Drop for Netns {
 
 /// [`run_group`] inside a network namespace of its own (see [`Netns`]).
 pub fn run_group_netns(group: &str) {
-    let tests = list(group);
-    assert!(
-        !tests.is_empty(),
-        "tests/torture/{group}.pass lists no tests"
-    );
     let ns = Netns::create(group);
-    let mut server = ns.start_server();
-    let mut failed = Vec::new();
-    for t in &tests {
-        let (ok, out) = ns.torture(&server, t);
-        if !ok {
-            failed.push(format!("--- {t}\n{}", tail(&out, 25)));
-        }
-        if !server.alive() {
-            panic!("rsmbd died during {t}:\n{}", tail(&server.log(), 80));
-        }
-    }
-    println!(
-        "torture {group} (netns): {} passed, {} failed",
-        tests.len() - failed.len(),
-        failed.len()
-    );
-    assert!(
-        failed.is_empty(),
-        "regressions:\n{}\nserver log tail:\n{}",
-        failed.join("\n"),
-        tail(&server.log(), 60)
+    run_listed(
+        group,
+        &format!("{group} (netns)"),
+        || ns.start_server(),
+        |server, t| ns.torture(server, t),
     );
 }
 
 /// [`survey`] inside a network namespace (RSMBD_TORTURE_SURVEY as there).
 pub fn survey_netns() {
-    let suites =
-        std::env::var("RSMBD_TORTURE_SURVEY").expect("set RSMBD_TORTURE_SURVEY=smb2.x,smb2.y");
-    let all = std::fs::read_to_string(format!(
-        "{}/tests/torture/all-tests.txt",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
     let ns = Netns::create("survey");
-    let mut server = ns.start_server();
-    let (mut pass, mut fail) = (0, 0);
-    for suite in suites.split(',') {
-        for t in all
-            .lines()
-            .filter(|t| *t == suite || t.starts_with(&format!("{suite}.")))
-        {
-            let (ok, out) = ns.torture(&server, t);
-            if ok {
-                pass += 1;
-                println!("PASS {t}");
-            } else {
-                fail += 1;
-                let why: Vec<&str> = out
-                    .lines()
-                    .filter(|l| {
-                        l.starts_with("failure")
-                            || l.starts_with("error")
-                            || l.starts_with("skip")
-                            || l.contains("TIMEOUT")
-                    })
-                    .take(2)
-                    .collect();
-                println!("FAIL {t} {}", why.join(" | "));
-                if std::env::var_os("RSMBD_TORTURE_VERBOSE").is_some() {
-                    println!("{}", tail(&out, 60));
-                }
-            }
-            if !server.alive() {
-                println!("SERVER DIED at {t}: {}", tail(&server.log(), 20));
-                server = ns.start_server();
-            }
-        }
-    }
-    println!("survey: {pass} passed, {fail} failed");
+    survey_with(|| ns.start_server(), |server, t| ns.torture(server, t));
 }

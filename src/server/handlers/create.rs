@@ -623,11 +623,7 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
     contexts.extend(lease_reply);
     let durable_recorded = matches!(cc.durable, Some(contexts::DurableRequest::V2(_)));
     contexts.extend(durable);
-    // The LastWriteTime other opens keep reporting (delayed or frozen updates; info::times).
-    let last_write_time = match o.state.times.reported() {
-        Some(t) if !st.is_dir => t,
-        _ => st.last_write_time,
-    };
+    let body = response_body(o.oplock, o.action, &st, &o.state, file_id, contexts);
     server.opens.insert(Arc::new(Open {
         file_id,
         session_id: session.id,
@@ -654,23 +650,6 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
             dir: parking_lot::Mutex::new(None),
         }),
     }));
-    let body = body_of(|b| {
-        CreateResponse {
-            oplock_level: OplockLevel(o.oplock),
-            flags: 0,
-            create_action: CreateAction(o.action as u32),
-            creation_time: st.creation_time,
-            last_access_time: st.last_access_time,
-            last_write_time,
-            change_time: st.change_time,
-            allocation_size: if st.is_dir { 0 } else { st.allocation_size },
-            end_of_file: if st.is_dir { 0 } else { st.size },
-            file_attributes: st.attributes,
-            file_id,
-            create_contexts: contexts,
-        }
-        .encode(b)
-    });
     if durable_recorded {
         // Kept for replays of this CREATE (DH2Q, MS-SMB2 3.3.5.9.10).
         server.durable.remember_reply(file_id, &body);
@@ -707,6 +686,40 @@ fn report_creation(
         ),
     };
     crate::server::notify_bus::report(server, &tree.share.name, path, act, filter);
+}
+
+/// The CREATE response body for an open of a file with `st` (MS-SMB2 2.2.14), shared by new
+/// opens and durable reconnects. LastWriteTime is the one the file's opens keep reporting
+/// (delayed or frozen updates, [`info::times`]), not the disk's.
+pub(super) fn response_body(
+    oplock: u8,
+    action: vfs::CreateAction,
+    st: &FileStat,
+    state: &FileState,
+    file_id: crate::wire::FileId,
+    create_contexts: Vec<crate::wire::create_contexts::CreateContext>,
+) -> crate::wire::BytesMut {
+    let last_write_time = match state.times.reported() {
+        Some(t) if !st.is_dir => t,
+        _ => st.last_write_time,
+    };
+    body_of(|b| {
+        CreateResponse {
+            oplock_level: OplockLevel(oplock),
+            flags: 0,
+            create_action: CreateAction(action as u32),
+            creation_time: st.creation_time,
+            last_access_time: st.last_access_time,
+            last_write_time,
+            change_time: st.change_time,
+            allocation_size: if st.is_dir { 0 } else { st.allocation_size },
+            end_of_file: if st.is_dir { 0 } else { st.size },
+            file_attributes: st.attributes,
+            file_id,
+            create_contexts,
+        }
+        .encode(b)
+    })
 }
 
 #[cfg(test)]

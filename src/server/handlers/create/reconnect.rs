@@ -27,7 +27,7 @@ use crate::server::handlers::{body_of, files};
 use crate::server::open::{FileOpen, Open, OpenKind};
 use crate::server::oplock;
 use crate::server::session::{Session, TreeConnect};
-use crate::wire::create::{CreateAction, CreateRequest, CreateResponse, OplockLevel};
+use crate::wire::create::{CreateRequest, CreateResponse, OplockLevel};
 use crate::wire::create_contexts::{
     CreateContext, CreateContextData, CreateRequestLease, CreateRequestLeaseV2, Lease,
 };
@@ -129,30 +129,17 @@ async fn existing_open_reply(open: &Open, extra: Vec<CreateContext>) -> Result<R
         .await?
         .map_err(|e| e.status())?;
     let (level, lease) = caching_of(&f.state, open.file_id.volatile);
-    let last_write_time = match f.state.times.reported() {
-        Some(t) if !st.is_dir => t,
-        _ => st.last_write_time,
-    };
     let mut create_contexts: Vec<CreateContext> = lease.into_iter().collect();
     create_contexts.extend(extra);
     let file_id = open.file_id;
-    let body = body_of(|b| {
-        CreateResponse {
-            oplock_level: OplockLevel(level),
-            flags: 0,
-            create_action: CreateAction(crate::vfs::CreateAction::Opened as u32),
-            creation_time: st.creation_time,
-            last_access_time: st.last_access_time,
-            last_write_time,
-            change_time: st.change_time,
-            allocation_size: if st.is_dir { 0 } else { st.allocation_size },
-            end_of_file: if st.is_dir { 0 } else { st.size },
-            file_attributes: st.attributes,
-            file_id,
-            create_contexts,
-        }
-        .encode(b)
-    });
+    let body = super::response_body(
+        level,
+        crate::vfs::CreateAction::Opened,
+        &st,
+        &f.state,
+        file_id,
+        create_contexts,
+    );
     let mut reply = Reply::ok(body);
     reply.file_id = Some(file_id);
     Ok(reply)
