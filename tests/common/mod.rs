@@ -178,4 +178,5 @@ pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> (bool, String) {
     }
 }
 
+pub mod testbed;
 pub mod torture;
