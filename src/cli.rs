@@ -34,6 +34,9 @@ enum Cmd {
         /// Log filter (tracing's EnvFilter syntax) when RUST_LOG is unset.
         #[arg(long)]
         log: Option<String>,
+        /// No SMB Direct (RDMA) listeners.
+        #[arg(long)]
+        no_rdma: bool,
     },
     /// Manage the user database.
     User {
@@ -93,7 +96,8 @@ pub fn main() -> ExitCode {
             share,
             users,
             log,
-        } => serve(config, listen, share, users, log),
+            no_rdma,
+        } => serve(config, listen, share, users, log, no_rdma),
         Cmd::User { action } => user(action),
         Cmd::Status { config, state_dir } => status(config, state_dir),
         Cmd::CheckConfig { file } => match Config::load(&file) {
@@ -146,6 +150,7 @@ fn serve(
     share: Vec<String>,
     users: Option<PathBuf>,
     log: Option<String>,
+    no_rdma: bool,
 ) -> ExitCode {
     let mut cfg = match &config {
         Some(path) => match Config::load(path) {
@@ -159,6 +164,9 @@ fn serve(
         },
         None => Config::builtin_default(),
     };
+    if no_rdma {
+        cfg.smb_direct = false;
+    }
     if !listen.is_empty() {
         cfg.listen.clear();
         for l in &listen {
@@ -189,6 +197,7 @@ fn serve(
                 guest_ok: false,
                 comment: String::new(),
                 case_insensitive: true,
+                continuous_availability: false,
             });
         }
     }
@@ -226,7 +235,11 @@ fn serve(
         Ok(rt) => rt,
         Err(e) => return fail(e),
     };
-    match rt.block_on(crate::server::listener::run(server)) {
+    match rt.block_on(async move {
+        // Persistent handles of the previous run come back before clients can connect.
+        crate::server::persistent::restore(&server).await;
+        crate::server::listener::run(server).await
+    }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }

@@ -65,6 +65,8 @@ struct RawServer {
     allow_anonymous: Option<bool>,
     multichannel: Option<bool>,
     log_level: Option<String>,
+    smb_direct: Option<bool>,
+    smb_direct_port: Option<u16>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -81,6 +83,10 @@ struct RawLimits {
     oplock_break_timeout_secs: Option<u64>,
     durable_timeout_secs: Option<u64>,
     durable_max_timeout_secs: Option<u64>,
+    copychunk_max_chunks: Option<u32>,
+    copychunk_max_chunk_size: Option<u32>,
+    copychunk_max_total_size: Option<u32>,
+    odx_token_lifetime_secs: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +104,8 @@ struct RawShare {
     comment: String,
     #[serde(default = "default_true")]
     case_insensitive: bool,
+    #[serde(default)]
+    continuous_availability: bool,
 }
 
 fn default_true() -> bool {
@@ -139,6 +147,9 @@ pub struct ShareConfig {
     pub comment: String,
     /// Case-insensitive name lookup (Windows semantics).
     pub case_insensitive: bool,
+    /// Continuously available (MS-SMB2 Share.IsCA): persistent handles are granted on it and
+    /// their state is kept in `state_dir` across restarts ([`crate::server::persistent`]).
+    pub continuous_availability: bool,
 }
 
 /// One `[[interface]]` entry: an interface (by name, all its addresses) or one address that
@@ -185,6 +196,15 @@ pub struct Limits {
     pub durable_timeout_secs: u64,
     /// The longest durable v2 timeout granted, whatever the client asks (300 s as Windows).
     pub durable_max_timeout_secs: u64,
+    /// Most chunks in one FSCTL_SRV_COPYCHUNK request (MS-SMB2 3.3.3 ServerSideCopyMaxNumberofChunks: 256).
+    pub copychunk_max_chunks: u32,
+    /// Largest chunk of a copychunk request (ServerSideCopyMaxChunkSize: 1 MiB).
+    pub copychunk_max_chunk_size: u32,
+    /// Most bytes copied by one copychunk request (ServerSideCopyMaxDataSize: 16 MiB).
+    pub copychunk_max_total_size: u32,
+    /// How long an ODX token from FSCTL_OFFLOAD_READ stays valid (MS-FSCC 2.3.41; a client's
+    /// shorter TokenTimeToLive wins). 1 s ..= 1 day.
+    pub odx_token_lifetime_secs: u64,
 }
 
 impl Default for Limits {
@@ -201,6 +221,10 @@ impl Default for Limits {
             oplock_break_timeout_secs: 35,
             durable_timeout_secs: 60,
             durable_max_timeout_secs: 300,
+            copychunk_max_chunks: 256,
+            copychunk_max_chunk_size: 1 << 20,
+            copychunk_max_total_size: 16 << 20,
+            odx_token_lifetime_secs: 60,
         }
     }
 }
@@ -231,6 +255,11 @@ pub struct Config {
     /// Offer multichannel (SMB2_GLOBAL_CAP_MULTI_CHANNEL on 3.x) and accept session binding
     /// (MS-SMB2 3.3.5.5.2).
     pub multichannel: bool,
+    /// SMB Direct (MS-SMBD): an rdma_cm listener on `smb_direct_port` beside each TCP
+    /// listener whose address has an RDMA device (`[server] smb_direct`, `--no-rdma`).
+    pub smb_direct: bool,
+    /// The SMB Direct port (5445, the port the Linux client tries first).
+    pub smb_direct_port: u16,
     /// tracing filter when RUST_LOG is unset.
     pub log_level: String,
     /// Limits.
@@ -270,6 +299,8 @@ impl Config {
             state_dir: data.clone(),
             allow_anonymous: false,
             multichannel: true,
+            smb_direct: true,
+            smb_direct_port: 5445,
             log_level: "info".into(),
             limits: Limits::default(),
             shares: vec![ShareConfig {
@@ -280,6 +311,7 @@ impl Config {
                 guest_ok: false,
                 comment: "rsmbd default share".into(),
                 case_insensitive: true,
+                continuous_availability: false,
             }],
             interfaces: Vec::new(),
         }
@@ -363,6 +395,8 @@ impl Config {
         }
         c.allow_anonymous = s.allow_anonymous.unwrap_or(false);
         c.multichannel = s.multichannel.unwrap_or(true);
+        c.smb_direct = s.smb_direct.unwrap_or(true);
+        c.smb_direct_port = s.smb_direct_port.unwrap_or(5445);
         if let Some(l) = s.log_level {
             c.log_level = l;
         }
@@ -397,8 +431,17 @@ impl Config {
             frame_timeout_secs,
             oplock_break_timeout_secs,
             durable_timeout_secs,
-            durable_max_timeout_secs
+            durable_max_timeout_secs,
+            copychunk_max_chunks,
+            copychunk_max_chunk_size,
+            copychunk_max_total_size
         );
+        if let Some(v) = l.odx_token_lifetime_secs {
+            if !(1..=86_400).contains(v.get_ref()) {
+                err(v.span(), "odx_token_lifetime_secs must be 1..=86400".into());
+            }
+            c.limits.odx_token_lifetime_secs = *v.get_ref();
+        }
         for sh in raw.shares {
             let name = sh.name.get_ref();
             if !valid_share_name(name) {
@@ -427,6 +470,7 @@ impl Config {
                 guest_ok: sh.guest_ok,
                 comment: sh.comment,
                 case_insensitive: sh.case_insensitive,
+                continuous_availability: sh.continuous_availability,
             });
         }
         for spanned in raw.interfaces {
@@ -492,6 +536,16 @@ pub fn valid_share_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn smb_direct_keys() {
+        let c = Config::parse("").unwrap();
+        assert!(c.smb_direct);
+        assert_eq!(c.smb_direct_port, 5445);
+        let c = Config::parse("[server]\nsmb_direct = false\nsmb_direct_port = 5446\n").unwrap();
+        assert!(!c.smb_direct);
+        assert_eq!(c.smb_direct_port, 5446);
+    }
 
     #[test]
     fn empty_file_gives_defaults_without_shares() {

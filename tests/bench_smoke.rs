@@ -25,6 +25,12 @@ fn bench(srv: &TestServer, extra: &[&str]) -> Vec<(String, String)> {
         out.status,
         srv.log()
     );
+    // With --channels N every session bound N-1 more connections: rsmbd-bench says so only
+    // after the server signed each binding response with that channel's own key.
+    if let Some(i) = extra.iter().position(|a| *a == "--channels") {
+        let want = format!("1 session(s) x {} channels", extra[i + 1]);
+        assert!(stderr.contains(&want), "no {want:?} in:\n{stderr}");
+    }
     let line = stdout
         .lines()
         .find(|l| l.starts_with("RESULT "))
@@ -89,9 +95,45 @@ fn encrypted_and_signed_runs() {
 }
 
 #[test]
-fn multichannel_is_refused_for_now() {
+fn two_channels_per_session_signed_and_encrypted() {
+    let srv = TestServer::start();
+    let r = bench(
+        &srv,
+        &[
+            "--layout",
+            "randrw",
+            "--qd",
+            "4",
+            "--channels",
+            "2",
+            "--sign",
+        ],
+    );
+    assert_ran(&r);
+    assert_eq!(field(&r, "label"), "randrw-8k-1x4-2ch-signed");
+    assert_ran(&bench(
+        &srv,
+        &[
+            "--layout",
+            "seqread",
+            "--bs",
+            "1m",
+            "--qd",
+            "2",
+            "--channels",
+            "2",
+            "--dialect",
+            "3.0",
+            "--encrypt",
+            "aes-128-ccm",
+        ],
+    ));
+}
+
+#[test]
+fn multichannel_needs_smb3() {
     let out = Command::new(env!("CARGO_BIN_EXE_rsmbd-bench"))
-        .args(["--channels", "2"])
+        .args(["--channels", "2", "--dialect", "2.1"])
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -79,6 +79,59 @@ pub fn try_seal_parts(
     parts: &[&[u8]],
     out: &mut Vec<u8>,
 ) -> Result<(), EncryptError> {
+    seal_parts_generic(sealer, nonce, session_id, parts, out)
+}
+
+/// [`try_seal_parts`] into a [`bytes::BytesMut`] (a recycled send buffer: no allocation
+/// when it has room).
+pub fn try_seal_parts_into(
+    sealer: &Sealer,
+    nonce: &[u8; 16],
+    session_id: u64,
+    parts: &[&[u8]],
+    out: &mut bytes::BytesMut,
+) -> Result<(), EncryptError> {
+    seal_parts_generic(sealer, nonce, session_id, parts, out)
+}
+
+/// A growable byte buffer a message is sealed into.
+trait SealOut: std::ops::DerefMut<Target = [u8]> {
+    fn reserve(&mut self, n: usize);
+    fn extend_from_slice(&mut self, b: &[u8]);
+    fn truncate(&mut self, n: usize);
+}
+
+impl SealOut for Vec<u8> {
+    fn reserve(&mut self, n: usize) {
+        Vec::reserve(self, n)
+    }
+    fn extend_from_slice(&mut self, b: &[u8]) {
+        Vec::extend_from_slice(self, b)
+    }
+    fn truncate(&mut self, n: usize) {
+        Vec::truncate(self, n)
+    }
+}
+
+impl SealOut for bytes::BytesMut {
+    fn reserve(&mut self, n: usize) {
+        bytes::BytesMut::reserve(self, n)
+    }
+    fn extend_from_slice(&mut self, b: &[u8]) {
+        bytes::BytesMut::extend_from_slice(self, b)
+    }
+    fn truncate(&mut self, n: usize) {
+        bytes::BytesMut::truncate(self, n)
+    }
+}
+
+fn seal_parts_generic<B: SealOut>(
+    sealer: &Sealer,
+    nonce: &[u8; 16],
+    session_id: u64,
+    parts: &[&[u8]],
+    out: &mut B,
+) -> Result<(), EncryptError> {
     let len: usize = parts.iter().map(|p| p.len()).sum();
     let size = u32::try_from(len).map_err(|_| EncryptError::TooLong)?;
     let start = out.len();

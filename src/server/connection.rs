@@ -6,6 +6,7 @@ use super::dispatch::{self, Ctx, Outcome, PendingOp, PreauthTarget, Reply};
 use super::session::Session;
 use super::Server;
 use crate::crypto::{self, Cipher, PreauthHash, Signer, SigningAlgorithm};
+use crate::transport::pool;
 use crate::transport::{FrameReader, FrameWriter};
 use crate::wire::header::{flags, offsets};
 use crate::wire::{
@@ -13,6 +14,7 @@ use crate::wire::{
 };
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
+use smallvec::SmallVec;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info_span, Instrument};
@@ -129,7 +131,7 @@ pub async fn serve(
                 .load(std::sync::atomic::Ordering::Relaxed);
             let next = async {
                 if has_session {
-                    reader.recv().await
+                    next_frame(reader.as_mut()).await
                 } else {
                     match tokio::time::timeout(idle, reader.recv()).await {
                         Ok(r) => r,
@@ -144,7 +146,21 @@ pub async fn serve(
             };
             match frame {
                 Ok(Some(f)) => {
-                    if let Err(Disconnect(why)) = conn.process_frame(f).await {
+                    // Requests that arrived together are answered together: responses
+                    // made while more requests are buffered are held back and leave in
+                    // one write once the last of them is handled.
+                    if reader.has_buffered() {
+                        conn.writer.cork();
+                    }
+                    let r = conn.process_frame(f).await;
+                    if !reader.has_buffered() {
+                        if let Some(rest) = conn.writer.flush() {
+                            if rest.await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    if let Err(Disconnect(why)) = r {
                         debug!(why, "disconnecting");
                         break;
                     }
@@ -158,9 +174,14 @@ pub async fn serve(
         }
         conn.writer.close().await;
         for p in conn.pending.iter() {
-            p.cancel.cancel();
+            // A waiting DH2Q CREATE is left to complete for its replay (see replay.rs).
+            if !super::replay::survives_channel_loss(&conn.server, conn.id, *p.key(), p.session_id)
+            {
+                p.cancel.cancel();
+            }
         }
         conn.teardown().await;
+        super::replay::cancel_orphans(&conn.server);
         conn.server.connections.remove(&conn.id);
     }
     .instrument(span)
@@ -242,12 +263,20 @@ impl Connection {
         encrypted: Option<Arc<Session>>,
     ) -> Result<(), Disconnect> {
         let limits = &self.server.config.limits;
-        let elements = compound::split_compound(&frame, limits.max_compound_elements as usize)
-            .map_err(|_| Disconnect("malformed compound chain"))?;
+        let lone = frame.len() >= HEADER_LEN
+            && frame[offsets::NEXT_COMMAND..offsets::NEXT_COMMAND + 4] == [0; 4];
+        let elements: SmallVec<[Bytes; 1]> = if lone {
+            // Not a compound (the usual case): no list to build.
+            smallvec::smallvec![frame]
+        } else {
+            compound::split_compound(&frame, limits.max_compound_elements as usize)
+                .map_err(|_| Disconnect("malformed compound chain"))?
+                .into()
+        };
         self.info.stats.add_requests(elements.len() as u64);
         // In arrival order, before anything runs: headers, CANCEL, and the MessageId window
         // (MS-SMB2 3.3.5.2.3 checks a request on receipt).
-        let mut chain = Vec::with_capacity(elements.len());
+        let mut chain = Chain::with_capacity(elements.len());
         let mut inline = false;
         for msg in elements {
             let hdr = Header::decode(&msg).map_err(|_| Disconnect("bad header"))?;
@@ -273,6 +302,10 @@ impl Connection {
             return Ok(());
         }
         if inline {
+            // May wait (authentication): nothing else stays held back meanwhile.
+            if let Some(rest) = self.writer.flush() {
+                rest.await.map_err(|_| Disconnect("send failed"))?;
+            }
             return self.run_chain(chain, encrypted).await;
         }
         // Everything else runs beside the reader, so requests proceed concurrently (as far as
@@ -282,29 +315,24 @@ impl Connection {
         // from the page cache, an ECHO) completes without a task and a thread hand-off; one
         // that would wait moves to a task of its own.
         let conn = self.clone();
-        let mut chain = Box::pin(async move {
+        dispatch::run_or_spawn(async move {
             if let Err(Disconnect(why)) = conn.run_chain(chain, encrypted).await {
                 debug!(why, "disconnecting");
                 conn.kill.notify_one();
             }
-        });
-        let first = std::future::poll_fn(|cx| {
-            std::task::Poll::Ready(std::future::Future::poll(chain.as_mut(), cx))
-        });
-        if first.await.is_pending() {
-            tokio::spawn(chain);
-        }
+        })
+        .await;
         Ok(())
     }
 
     /// Runs the requests of one compound chain in order and sends their responses.
     async fn run_chain(
         self: &Arc<Self>,
-        chain: Vec<(Header, Bytes)>,
+        chain: Chain,
         encrypted: Option<Arc<Session>>,
     ) -> Result<(), Disconnect> {
         let limits = &self.server.config.limits;
-        let mut out: Vec<Outgoing> = Vec::with_capacity(chain.len());
+        let mut out = OutList::with_capacity(chain.len());
         let mut related = RelatedState::default();
         let last = chain.len();
         for (i, (hdr, msg)) in chain.into_iter().enumerate() {
@@ -369,7 +397,9 @@ impl Connection {
                             session.as_ref(),
                             encrypted.is_some(),
                         );
-                        let _ = conn.send_outgoing(vec![resp], encrypted).await;
+                        let _ = conn
+                            .send_outgoing(smallvec::smallvec![resp], encrypted)
+                            .await;
                     });
                     continue;
                 }
@@ -534,13 +564,28 @@ impl Connection {
             h.flags |= flags::ASYNC_COMMAND;
             h.async_id = req.async_id;
         }
-        let mut out = BytesMut::with_capacity(HEADER_LEN + reply.body.len() + 8);
+        let mut out = pool::take(HEADER_LEN + reply.body.len() + 8);
         h.encode(&mut out);
         if reply.body.is_empty() {
             wire_error::encode_error_body(&mut out, &[]);
         } else {
             out.extend_from_slice(&reply.body);
         }
+        let Reply {
+            status,
+            body,
+            data,
+            sign_with,
+            preauth,
+            ..
+        } = reply;
+        pool::give(body);
+        let reply = ReplyRest {
+            status,
+            data,
+            sign_with,
+            preauth,
+        };
         match &reply.preauth {
             PreauthTarget::None => {}
             PreauthTarget::Connection => {
@@ -629,7 +674,7 @@ impl Connection {
                 data: Bytes::new(),
                 signer,
             })
-            .collect();
+            .collect::<OutList>();
         self.send_outgoing(out, encrypted).await
     }
 
@@ -638,7 +683,7 @@ impl Connection {
     /// only into the one buffer that is encrypted in place.
     async fn send_outgoing(
         &self,
-        mut out: Vec<Outgoing>,
+        mut out: OutList,
         encrypted: Option<Arc<Session>>,
     ) -> Result<(), Disconnect> {
         let n = out.len();
@@ -673,24 +718,30 @@ impl Connection {
                 }
             }
         }
-        let parts: Vec<Bytes> = if let Some(session) = encrypted {
+        let parts: Parts = if let Some(session) = encrypted {
             let secrets = session.secrets().ok_or(Disconnect("keys vanished"))?;
             let (Some(enc), Some(nonces)) = (secrets.encryptor.as_ref(), secrets.nonces.as_ref())
             else {
                 return Err(Disconnect("no encryption key"));
             };
-            let mut plain: Vec<&[u8]> = Vec::with_capacity(2 * out.len());
+            let mut plain: SmallVec<[&[u8]; 2]> = SmallVec::with_capacity(2 * out.len());
             for o in &out {
                 plain.push(&o.msg);
                 plain.push(&o.data);
             }
+            let len: usize = plain.iter().map(|p| p.len()).sum();
             let nonce = nonces.next().ok_or(Disconnect("nonces exhausted"))?;
-            let mut sealed = Vec::new();
-            crypto::transform::try_seal_parts(enc, &nonce, session.id, &plain, &mut sealed)
+            let mut sealed = pool::take(crypto::transform::TRANSFORM_HEADER_LEN + len);
+            crypto::transform::try_seal_parts_into(enc, &nonce, session.id, &plain, &mut sealed)
                 .map_err(|_| Disconnect("encryption failed"))?;
-            vec![Bytes::from(sealed)]
+            drop(plain);
+            for o in out {
+                pool::give(o.msg);
+                pool::give_bytes(o.data);
+            }
+            smallvec::smallvec![sealed.freeze()]
         } else {
-            let mut parts = Vec::with_capacity(2 * out.len());
+            let mut parts = Parts::with_capacity(2 * out.len());
             for o in out {
                 parts.push(o.msg.freeze());
                 if !o.data.is_empty() {
@@ -701,10 +752,15 @@ impl Connection {
         };
         let len: usize = parts.iter().map(|p| p.len()).sum();
         self.info.stats.add_out(len as u64);
-        self.writer
-            .send(parts)
-            .await
-            .map_err(|_| Disconnect("send failed"))
+        let rest = self.writer.send_now(&parts);
+        if let Some(rest) = rest {
+            rest.await.map_err(|_| Disconnect("send failed"))?;
+        }
+        // Sent: the buffers go back to the pool (those still referenced elsewhere do not).
+        for p in parts {
+            pool::give_bytes(p);
+        }
+        Ok(())
     }
 
     /// An SMB1 NEGOTIATE (MS-SMB2 3.3.5.3): answered with an SMB2 NEGOTIATE response.
@@ -759,6 +815,40 @@ fn request_file_id(command: Command, msg: &[u8]) -> Option<FileId> {
     let b = msg.get(HEADER_LEN + off..HEADER_LEN + off + 16)?;
     let (_, id) = FileId::parse(b).ok()?;
     (id != FileId::ANY).then_some(id)
+}
+
+/// The requests of one compound chain (usually one), with their headers.
+type Chain = SmallVec<[(Header, Bytes); 1]>;
+/// The responses of one chain.
+type OutList = SmallVec<[Outgoing; 1]>;
+/// The buffers of one message as sent.
+type Parts = SmallVec<[Bytes; 4]>;
+
+/// What [`Connection::compose`] still needs of a [`Reply`] once the body is copied out.
+struct ReplyRest {
+    status: NtStatus,
+    data: Bytes,
+    sign_with: Option<Arc<Signer>>,
+    preauth: PreauthTarget,
+}
+
+/// The next frame from `reader`, polled without a future per frame where the transport
+/// allows it.
+async fn next_frame(reader: &mut dyn FrameReader) -> std::io::Result<Option<BytesMut>> {
+    let mut unsupported = false;
+    let r = std::future::poll_fn(|cx| match reader.poll_recv(cx) {
+        Some(p) => p,
+        None => {
+            unsupported = true;
+            std::task::Poll::Ready(Ok(None))
+        }
+    })
+    .await;
+    if unsupported {
+        reader.recv().await
+    } else {
+        r
+    }
 }
 
 /// One response on its way out: the message (header and body), the data a READ returns in

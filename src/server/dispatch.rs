@@ -325,3 +325,96 @@ pub fn tree(ctx: &Ctx) -> Result<Arc<TreeConnect>, NtStatus> {
         .map(|t| t.clone())
         .ok_or(NtStatus::NETWORK_NAME_DELETED)
 }
+
+/// Runs `fut` until it first has to wait: a request that completes right away (a READ from
+/// the page cache, a WRITE the file system takes without blocking) needs no task and no
+/// thread hand-off; one that waits moves to a task of its own.
+///
+/// The future lives on the heap from the start (it cannot move once polled), but in memory
+/// recycled per thread: when it completes in place it is dropped there and its memory kept
+/// for the next one, so the common case allocates nothing.
+pub(crate) async fn run_or_spawn<F: Future<Output = ()> + Send + 'static>(fut: F) {
+    let mut boxed = spare::boxed(fut);
+    let first = std::future::poll_fn(|cx| Poll::Ready(boxed.as_mut().poll(cx))).await;
+    if first.is_pending() {
+        tokio::spawn(boxed);
+    } else {
+        spare::recycle(boxed);
+    }
+}
+
+use std::future::Future;
+use std::task::Poll;
+
+/// One recycled heap block per thread, for [`run_or_spawn`].
+mod spare {
+    use std::alloc::Layout;
+    use std::cell::Cell;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::ptr::NonNull;
+
+    /// A block of memory from the global allocator and the layout it was allocated with.
+    struct Block(Cell<Option<(NonNull<u8>, Layout)>>);
+
+    impl Drop for Block {
+        fn drop(&mut self) {
+            if let Some((p, l)) = self.0.take() {
+                // SAFETY: the block was allocated by the global allocator with layout `l`
+                // (it was a `Box` of a type with that layout) and holds no live value.
+                unsafe { std::alloc::dealloc(p.as_ptr(), l) };
+            }
+        }
+    }
+
+    thread_local! {
+        static SPARE: Block = const { Block(Cell::new(None)) };
+    }
+
+    /// `fut` boxed, in the thread's spare block when it has `F`'s layout.
+    pub(super) fn boxed<F: Future + Send + 'static>(fut: F) -> Pin<Box<F>> {
+        let layout = Layout::new::<F>();
+        let block = SPARE.try_with(|s| s.0.take()).ok().flatten();
+        match block {
+            Some((p, l)) if l == layout && layout.size() > 0 => {
+                let raw = p.as_ptr().cast::<F>();
+                // SAFETY: the block was allocated by the global allocator with exactly
+                // `Layout::new::<F>()` (it was a `Box<F>` before) and holds no live value, so
+                // writing an `F` into it and owning it as a `Box<F>` is sound.
+                unsafe {
+                    raw.write(fut);
+                    Box::into_pin(Box::from_raw(raw))
+                }
+            }
+            other => {
+                if let Some((p, l)) = other {
+                    // SAFETY: as in `Block::drop`.
+                    unsafe { std::alloc::dealloc(p.as_ptr(), l) };
+                }
+                Box::pin(fut)
+            }
+        }
+    }
+
+    /// Drops the finished future in place and keeps its memory as the thread's spare block.
+    pub(super) fn recycle<F: Future>(fut: Pin<Box<F>>) {
+        let layout = Layout::new::<F>();
+        // SAFETY: the value is dropped in place before its memory is reused (the pinning
+        // guarantee: drop runs before the memory is invalidated); the memory is then a
+        // block of `layout` from the global allocator holding no live value.
+        unsafe {
+            let raw = Box::into_raw(Pin::into_inner_unchecked(fut));
+            std::ptr::drop_in_place(raw);
+            if layout.size() == 0 {
+                return;
+            }
+            let block = (NonNull::new_unchecked(raw.cast::<u8>()), layout);
+            let old = SPARE.try_with(|s| s.0.replace(Some(block)));
+            match old {
+                Ok(Some((p, l))) => std::alloc::dealloc(p.as_ptr(), l),
+                Ok(None) => {}
+                Err(_) => std::alloc::dealloc(block.0.as_ptr(), layout),
+            }
+        }
+    }
+}

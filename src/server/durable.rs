@@ -29,7 +29,10 @@
 //! whose oplock or lease a conflicting CREATE must break, because its client cannot
 //! acknowledge the break ([`DurableTable::purge_breaking`], MS-SMB2 3.3.4.6 / 3.3.4.7 with
 //! Open.Connection NULL; Windows and Samba give the file to the new open at once).
-//! Persistent handles are not granted (no share is continuously available yet).
+//!
+//! Persistent handles ([`crate::server::persistent`]) are durable v2 opens marked
+//! [`Durable::persistent`]: they are parked whatever their caching (MS-SMB2 3.3.7.1 keeps
+//! an open with Open.IsPersistent), and forgetting one removes its record from the store.
 use super::connection::Connection;
 use super::file_state::FileState;
 use super::open::Open;
@@ -89,6 +92,9 @@ pub struct Durable {
     /// Durability was granted. A DH2Q open without the caching durability needs is recorded
     /// too, for replays of its CREATE by CreateGuid, but it is never kept disconnected.
     pub granted: bool,
+    /// Open.IsPersistent: granted on a continuously available share, its state is in the
+    /// persistent store.
+    pub persistent: bool,
     link: Mutex<Link>,
     /// The CREATE response body of a v2 open, answered again to a replay of its CREATE.
     reply: Mutex<Option<bytes::Bytes>>,
@@ -120,9 +126,16 @@ impl Durable {
             name,
             app_instance,
             granted,
+            persistent: false,
             link: Mutex::new(Link::Connected),
             reply: Mutex::new(None),
         }
+    }
+
+    /// The same record, persistent or not.
+    pub fn with_persistent(mut self, persistent: bool) -> Durable {
+        self.persistent = persistent;
+        self
     }
 
     /// The CREATE response body to answer a replay of the CREATE with (v2 opens).
@@ -162,9 +175,16 @@ pub struct DurableTable {
     /// one is STATUS_FILE_NOT_AVAILABLE until it completes (MS-SMB2 3.3.5.9.10).
     in_flight: DashMap<GuidPair, (std::time::Instant, RequestId)>,
     seq: AtomicU64,
+    /// The persistent store's directory, once the server set it up.
+    store: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 impl DurableTable {
+    /// Where the records of persistent opens live (set once, at start).
+    pub fn set_store_dir(&self, dir: std::path::PathBuf) {
+        let _ = self.store.set(dir);
+    }
+
     /// Records a durable open granted by CREATE.
     pub fn insert(&self, d: Durable) {
         if let Version::V2 { create_guid } = d.version {
@@ -269,6 +289,11 @@ impl DurableTable {
                 self.by_create_guid
                     .remove_if(&(d.client_guid, create_guid.0), |_, p| *p == id.persistent);
             }
+            if d.persistent {
+                if let Some(dir) = self.store.get() {
+                    super::persistent::remove_record(dir, id.persistent);
+                }
+            }
         }
     }
 
@@ -292,7 +317,7 @@ impl DurableTable {
                     l.state & super::lease::HANDLE != 0 && l.opens.iter().any(|x| x.open == id)
                 })
         };
-        if !caching {
+        if !caching && !d.persistent {
             return Err(open);
         }
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
@@ -448,6 +473,15 @@ impl DurableTable {
             }
             None => false,
         }
+    }
+
+    /// The FileIds of the persistent opens holding the lease (`client_guid`, `key`).
+    pub fn persistent_with_lease(&self, client_guid: [u8; 16], key: [u8; 16]) -> Vec<FileId> {
+        self.by_persistent
+            .iter()
+            .filter(|d| d.persistent && d.client_guid == client_guid && d.lease_key == Some(key))
+            .map(|d| d.file_id)
+            .collect()
     }
 
     /// Number of durable opens (connected or parked), for status and tests.

@@ -143,6 +143,10 @@ impl FileState {
     /// locks of other opens (MS-FSA 2.1.4.10): a shared lock of another open blocks writes, an
     /// exclusive one blocks both; an open's own shared lock blocks its own writes too.
     pub fn io_allowed(&self, open: u64, offset: u64, length: u64, write: bool) -> bool {
+        if write {
+            // The range is about to change: ODX tokens for it no longer hold.
+            crate::server::odx::note_write(self.key, offset, length);
+        }
         let inner = self.inner.lock();
         !inner.locks.iter().any(|l| {
             l.overlaps(offset, length)

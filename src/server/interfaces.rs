@@ -3,7 +3,10 @@
 //!
 //! Where they come from:
 //! - with no `[[interface]]` in the configuration, every interface that is up, with each of its
-//!   IPv4 and global IPv6 addresses, loopback and IPv6 link-local addresses left out;
+//!   IPv4 and global IPv6 addresses, loopback and IPv6 link-local addresses left out, and only
+//!   the addresses the server listens on (all of a family for a wildcard `listen` address):
+//!   a client would otherwise dial addresses where nothing answers (Samba with `bind
+//!   interfaces only` advertises only its bound addresses too);
 //! - with `[[interface]]` entries, exactly those (by name: all its addresses; by address: that
 //!   one), loopback included when named, each with the speed and capabilities it configures.
 //!
@@ -43,10 +46,20 @@ pub struct SystemAddress {
     pub rdma: bool,
 }
 
-/// Chooses what to advertise from the system's addresses and the configuration.
+/// Whether a server listening on `listen` accepts connections to `addr` (an empty list: all).
+fn listened(listen: &[SocketAddr], addr: IpAddr) -> bool {
+    listen.is_empty()
+        || listen.iter().any(|l| {
+            l.ip() == addr || (l.ip().is_unspecified() && l.ip().is_ipv4() == addr.is_ipv4())
+        })
+}
+
+/// Chooses what to advertise from the system's addresses and the configuration; without
+/// configured entries, only addresses one of the `listen` addresses accepts.
 /// `rdma_listening` says whether SMB Direct accepts connections (RDMA_CAPABLE only then).
 pub fn select(
     config: &[InterfaceConfig],
+    listen: &[SocketAddr],
     system: &[SystemAddress],
     rdma_listening: bool,
 ) -> Vec<NetworkInterfaceInfo> {
@@ -67,7 +80,11 @@ pub fn select(
     };
     let mut out: Vec<NetworkInterfaceInfo> = Vec::new();
     if config.is_empty() {
-        for a in system.iter().filter(|a| !a.loopback).filter(usable) {
+        for a in system
+            .iter()
+            .filter(|a| !a.loopback && listened(listen, a.addr))
+            .filter(usable)
+        {
             out.push(info(a, None));
         }
     } else {
@@ -89,10 +106,23 @@ pub fn select(
     out
 }
 
-/// The list to answer a client that connected to `local`: [`select`] over the system's
-/// interfaces (probed at most every [`REFRESH`]), or `local` alone when that is empty.
+/// Clears RDMA_CAPABLE on the entries whose address `accepts` refuses (no SMB Direct
+/// listener there): MS-SMB2 3.3.5.15.11 advertises the capability only where the server
+/// takes RDMA connections.
+pub fn restrict_rdma(list: &mut [NetworkInterfaceInfo], accepts: impl Fn(IpAddr) -> bool) {
+    for i in list.iter_mut() {
+        if i.capability & RDMA_CAPABLE != 0 && !accepts(i.sockaddr.ip()) {
+            i.capability &= !RDMA_CAPABLE;
+        }
+    }
+}
+
+/// The list to answer a client that connected to `local` of a server listening on `listen`:
+/// [`select`] over the system's interfaces (probed at most every [`REFRESH`]), or `local`
+/// alone when that is empty.
 pub fn advertised(
     config: &[InterfaceConfig],
+    listen: &[SocketAddr],
     local: SocketAddr,
     rdma_listening: bool,
 ) -> Vec<NetworkInterfaceInfo> {
@@ -113,7 +143,7 @@ pub fn advertised(
     let mut list = if config.is_empty() && local.ip().is_loopback() {
         Vec::new()
     } else {
-        select(config, &system, rdma_listening)
+        select(config, listen, &system, rdma_listening)
     };
     if list.is_empty() {
         let index = system
@@ -257,13 +287,13 @@ mod tests {
 
     #[test]
     fn default_is_every_non_loopback_address_without_link_local() {
-        let list = select(&[], &system(), false);
+        let list = select(&[], &[], &system(), false);
         assert_eq!(addrs(&list), ["192.0.2.10", "2001:db8::10", "198.51.100.7"]);
         assert!(list.iter().all(|i| i.capability == RSS_CAPABLE));
         assert!(list.iter().all(|i| i.link_speed == 10_000_000_000));
         assert_eq!(list[2].if_index, 3);
         // RDMA is advertised only while SMB Direct listens.
-        assert!(select(&[], &system(), true)
+        assert!(select(&[], &[], &system(), true)
             .iter()
             .all(|i| i.capability == RSS_CAPABLE | RDMA_CAPABLE));
     }
@@ -293,11 +323,35 @@ mod tests {
                 rdma: None,
             },
         ];
-        let list = select(&cfg, &system(), true);
+        // Configured entries are advertised whatever the server listens on.
+        let list = select(&cfg, &["192.0.2.10:445".parse().unwrap()], &system(), true);
         assert_eq!(addrs(&list), ["127.0.0.1", "198.51.100.7"]);
         assert_eq!(list[0].link_speed, 25_000_000_000);
         assert_eq!(list[0].capability, RDMA_CAPABLE);
         assert_eq!(list[1].capability, RSS_CAPABLE);
+    }
+
+    #[test]
+    fn default_keeps_only_the_addresses_listened_on() {
+        let listen: Vec<SocketAddr> = vec!["198.51.100.7:445".parse().unwrap()];
+        assert_eq!(
+            addrs(&select(&[], &listen, &system(), false)),
+            ["198.51.100.7"]
+        );
+        // A wildcard address takes every address of its family.
+        let any4: Vec<SocketAddr> = vec!["0.0.0.0:445".parse().unwrap()];
+        assert_eq!(
+            addrs(&select(&[], &any4, &system(), false)),
+            ["192.0.2.10", "198.51.100.7"]
+        );
+        let both: Vec<SocketAddr> = vec![
+            "[::]:445".parse().unwrap(),
+            "192.0.2.10:445".parse().unwrap(),
+        ];
+        assert_eq!(
+            addrs(&select(&[], &both, &system(), false)),
+            ["192.0.2.10", "2001:db8::10"]
+        );
     }
 
     #[test]
@@ -310,7 +364,7 @@ mod tests {
             rss: None,
             rdma: None,
         }];
-        let list = advertised(&only_lo, local, false);
+        let list = advertised(&only_lo, &[], local, false);
         assert_eq!(addrs(&list), ["127.0.0.1"]);
         assert_eq!(list[0].sockaddr.port(), 0);
     }
@@ -320,5 +374,20 @@ mod tests {
         assert!(probe()
             .iter()
             .any(|a| a.loopback && a.addr == IpAddr::from([127, 0, 0, 1])));
+    }
+
+    #[test]
+    fn rdma_capable_only_where_smb_direct_listens() {
+        let mut list = select(&[], &[], &system(), true);
+        let rdma_on: IpAddr = "198.51.100.7".parse().unwrap();
+        restrict_rdma(&mut list, |ip| ip == rdma_on);
+        for i in &list {
+            let want = if i.sockaddr.ip() == rdma_on {
+                RSS_CAPABLE | RDMA_CAPABLE
+            } else {
+                RSS_CAPABLE
+            };
+            assert_eq!(i.capability, want, "{}", i.sockaddr);
+        }
     }
 }

@@ -15,7 +15,8 @@
 //! - Grant ([`Oplocks::grant_lease`]): R, RH, RW and RWH are granted; H, W and HW alone are
 //!   granted as none (OplockLevel is still LEASE, with LeaseState 0). W only when no other
 //!   open of the file (other than stat opens and opens of the same lease) exists, H only
-//!   when no other open holds an oplock. No leases on directories (no DIRECTORY_LEASING).
+//!   when no other open holds an oplock. Directories get v2 leases only (3.x), R or RH, never
+//!   W; [`super::dir_lease`] breaks them when an entry changes.
 //!   An existing lease is upgraded only to a strict superset that can be granted whole, and
 //!   not while it is breaking; the response then carries the current state (and
 //!   SMB2_LEASE_FLAG_BREAK_IN_PROGRESS while breaking). v2 leases carry an epoch that grows on
@@ -432,11 +433,17 @@ impl Oplocks {
         is_dir: bool,
         open: LeaseOpen,
     ) -> Option<CreateContext> {
-        if is_dir || !TABLE.claim(req.id, state) {
+        // Directories: v2 leases on 3.x only (directory leasing), never W (MS-SMB2 3.3.5.9.11).
+        if is_dir && req.version < 2 || !TABLE.claim(req.id, state) {
             return None;
         }
         note_client(req.id.0, &open.conn, open.session_id);
-        let mut granted = req.state & (READ | HANDLE | WRITE);
+        let wanted = if is_dir {
+            req.state & (READ | HANDLE)
+        } else {
+            req.state
+        };
+        let mut granted = wanted & (READ | HANDLE | WRITE);
         if granted & READ == 0 {
             // H, W and HW alone are not granted (MS-SMB2 3.3.5.9.8 / Windows).
             granted = NONE;
@@ -464,9 +471,9 @@ impl Oplocks {
             Some(i) => {
                 let l = &mut self.leases[i];
                 let existing = l.state;
-                if existing & req.state == existing
+                if existing & wanted == existing
                     && granted != existing
-                    && granted == req.state
+                    && granted == wanted
                     && !l.breaking
                 {
                     l.state = granted;
@@ -507,6 +514,34 @@ impl Oplocks {
         if changed {
             self.generation += 1;
         }
+    }
+
+    /// Breaks every lease on this directory but `except` to none, without waiting: an entry
+    /// of the directory changed ([`super::dir_lease`]). True when a state changed at once.
+    pub fn break_dir_leases(&mut self, except: Option<&LeaseId>, out: &mut Vec<Notice>) -> bool {
+        let now = Instant::now();
+        let mut changed = self.expire_leases(now);
+        for l in &mut self.leases {
+            if Some(&l.id) != except && (l.state != NONE || l.breaking) {
+                changed |= l.request_break(NONE, now, out);
+            }
+        }
+        if changed {
+            self.generation += 1;
+        }
+        changed
+    }
+
+    /// Whether some open holds a lease here.
+    pub fn has_leases(&self) -> bool {
+        !self.leases.is_empty()
+    }
+
+    /// The parent directory's lease that the lease of `open` names (ParentLeaseKey, with the
+    /// lease's ClientGuid), if any.
+    pub fn parent_of(&self, open: u64) -> Option<LeaseId> {
+        let l = self.leases.iter().find(|l| l.has_open(open))?;
+        l.parent.map(|p| (l.id.0, p))
     }
 
     /// Whether another open than `open` holds a lease with H (no oplock is granted then).

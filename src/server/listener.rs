@@ -27,10 +27,14 @@ pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
         info!(%local, "listening");
         listeners.push(l);
     }
-    std::io::stdout().flush()?;
     let slots = Arc::new(Semaphore::new(
         server.config.limits.max_connections as usize,
     ));
+    let rdma_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if server.config.smb_direct {
+        start_smb_direct(&server, &slots, &stop_rx, &rdma_stop);
+    }
+    std::io::stdout().flush()?;
     let mut tasks = tokio::task::JoinSet::new();
     for l in listeners {
         tasks.spawn(accept_loop(
@@ -43,6 +47,7 @@ pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
     signals.wait().await;
     info!("shutting down");
     let _ = stop_tx.send(true);
+    rdma_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     // Give connections a moment to finish what they are doing.
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
         while tasks.join_next().await.is_some() {}
@@ -122,4 +127,51 @@ async fn accept_loop(
         while conns.join_next().await.is_some() {}
     })
     .await;
+}
+
+/// SMB Direct listeners (MS-SMBD): one rdma_cm listener on `smb_direct_port` per TCP listen
+/// address that has an RDMA device. Where there is none (any host without RDMA hardware)
+/// the reason is logged and the server serves TCP only. Prints `SMB Direct listening on
+/// ADDR:PORT` for each listener started.
+fn start_smb_direct(
+    server: &Arc<Server>,
+    slots: &Arc<Semaphore>,
+    stop_rx: &watch::Receiver<bool>,
+    stop: &Arc<std::sync::atomic::AtomicBool>,
+) {
+    use crate::transport::rdma;
+    let handle = tokio::runtime::Handle::current();
+    let mut seen = Vec::new();
+    for addr in &server.config.listen {
+        let at = std::net::SocketAddr::new(addr.ip(), server.config.smb_direct_port);
+        if seen.contains(&at) {
+            continue;
+        }
+        seen.push(at);
+        let (server2, slots, stop_rx, handle) = (
+            server.clone(),
+            slots.clone(),
+            stop_rx.clone(),
+            handle.clone(),
+        );
+        let on_accept: rdma::OnAccept = Arc::new(move |r, w| {
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                warn!("connection limit reached; closing SMB Direct connection");
+                return;
+            };
+            let (server, stop) = (server2.clone(), stop_rx.clone());
+            handle.spawn(async move {
+                connection::serve(server, Box::new(r), Arc::new(w), stop).await;
+                drop(permit);
+            });
+        });
+        let cfg = crate::transport::smbd::Config::default();
+        match rdma::listen(at, cfg, on_accept, stop.clone()) {
+            Ok(local) => {
+                println!("SMB Direct listening on {local}");
+                info!(%local, "SMB Direct listening");
+            }
+            Err(e) => info!(addr = %at, error = %e, "no SMB Direct listener"),
+        }
+    }
 }

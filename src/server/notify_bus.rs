@@ -262,6 +262,14 @@ pub fn report_rename(server: &Server, share: &str, from: &SharePath, to: &ShareP
     report(server, share, to, new, filter);
 }
 
+impl NotifyBus {
+    /// True when some CHANGE_NOTIFY watch is registered: hot paths (WRITE) build the path
+    /// to report only then.
+    pub fn is_watched(&self) -> bool {
+        !self.watches.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

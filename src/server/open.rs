@@ -169,6 +169,14 @@ impl OpenTable {
     }
 }
 
+impl OpenTable {
+    /// Makes every later FileId's volatile half larger than `volatile` (opens restored from
+    /// the persistent store keep their FileIds).
+    pub fn reserve_volatile(&self, volatile: u64) {
+        self.next.fetch_max(volatile, Ordering::Relaxed);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

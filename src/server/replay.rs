@@ -21,6 +21,14 @@
 //! weak reference to the open; entries whose open is gone are pruned as the table grows.
 //!
 //! Replayed CREATEs (matched by CreateGuid, 3.3.5.9.10) are the durable-handle code's part.
+//!
+//! A CREATE with a DH2Q context that waits for a lease or oplock break outlives the loss of
+//! the channel it came on while its session keeps another channel ([`note_pending_create`],
+//! [`survives_channel_loss`]). MS-SMB2 3.3.7.1 cancels every request of a lost channel, but a
+//! client that lost a channel replays such a CREATE on another one (3.2.7.1), and the replay
+//! must find the original: STATUS_FILE_NOT_AVAILABLE while it still waits, its open once it
+//! completed (Samba's behaviour, bug 14449; smbtorture smb2.replay.dhv2-pending2*-sane). The
+//! original's response goes nowhere; the open it made belongs to the session.
 use super::dispatch::{Ctx, Outcome, PendingOp, Reply};
 use super::open::Open;
 use crate::wire::{Command, FileId, NtStatus, HEADER_LEN};
@@ -56,6 +64,72 @@ struct ReplayTable {
 }
 
 static TABLE: LazyLock<ReplayTable> = LazyLock::new(ReplayTable::default);
+
+/// A DH2Q CREATE waiting for a break: since when, its session and its connection.
+type PendingCreate = (std::time::Instant, u64, Weak<super::connection::Connection>);
+
+/// DH2Q CREATEs waiting for a break, by (connection id, MessageId).
+static PENDING_CREATES: LazyLock<DashMap<(u64, u64), PendingCreate>> = LazyLock::new(DashMap::new);
+
+/// Notes that the CREATE of `ctx` waits for a break and carries a DH2Q context (`waiting`), or
+/// no longer does (it completed or was cancelled).
+pub fn note_pending_create(ctx: &Ctx, waiting: bool) {
+    let k = (ctx.conn.id, ctx.hdr.message_id);
+    if waiting {
+        if PENDING_CREATES.len() > 4096 {
+            // Entries outlive a break's wait only when their CREATE was dropped unfinished.
+            let limit = super::oplock::break_timeout() * 2;
+            PENDING_CREATES.retain(|_, t| t.0.elapsed() < limit);
+        }
+        let entry = (
+            std::time::Instant::now(),
+            ctx.session_id,
+            Arc::downgrade(&ctx.conn),
+        );
+        PENDING_CREATES.insert(k, entry);
+    } else {
+        PENDING_CREATES.remove(&k);
+    }
+}
+
+/// Whether the asynchronous request `message_id` of connection `conn_id`, which is being
+/// lost, keeps running: a DH2Q CREATE waiting for a break whose session `session_id` has a
+/// channel on another connection.
+pub fn survives_channel_loss(
+    server: &super::Server,
+    conn_id: u64,
+    message_id: u64,
+    session_id: u64,
+) -> bool {
+    PENDING_CREATES.contains_key(&(conn_id, message_id))
+        && server
+            .sessions
+            .get(&session_id)
+            .is_some_and(|s| s.channels.lock().keys().any(|c| *c != conn_id))
+}
+
+/// After a connection is lost: cancels the CREATEs that outlived an earlier lost channel of
+/// a session that has now ended (no channel left to answer on, nobody to replay them).
+pub fn cancel_orphans(server: &super::Server) {
+    if PENDING_CREATES.is_empty() {
+        return;
+    }
+    let mut cancels = Vec::new();
+    for e in PENDING_CREATES.iter() {
+        let (_, session_id, conn) = e.value();
+        if server.sessions.contains_key(session_id) {
+            continue;
+        }
+        if let Some(conn) = conn.upgrade() {
+            if let Some(p) = conn.pending.get(&e.key().1) {
+                cancels.push(p.cancel.clone());
+            }
+        }
+    }
+    for c in cancels {
+        c.cancel();
+    }
+}
 
 fn key(id: FileId) -> (u64, u64) {
     (id.persistent, id.volatile)

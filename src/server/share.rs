@@ -22,6 +22,8 @@ pub struct Share {
     pub config: ShareConfig,
     /// The backend of a disk share.
     pub vfs: Option<Arc<dyn vfs::Share>>,
+    /// Server-side copy counters (`rsmbd status`).
+    pub copy_stats: super::copy_stats::CopyStats,
 }
 
 impl Share {
@@ -43,6 +45,7 @@ impl Share {
             name: config.name.clone(),
             kind: ShareKind::Disk,
             vfs: Some(Arc::new(backend)),
+            copy_stats: Default::default(),
             config,
         })
     }
@@ -53,6 +56,7 @@ impl Share {
             name: "IPC$".into(),
             kind: ShareKind::Ipc,
             vfs: None,
+            copy_stats: Default::default(),
             config: ShareConfig {
                 name: "IPC$".into(),
                 path: "/".into(),
@@ -61,7 +65,18 @@ impl Share {
                 guest_ok: true,
                 comment: "IPC Service".into(),
                 case_insensitive: true,
+                continuous_availability: false,
             },
         }
+    }
+}
+
+impl Share {
+    /// Whether the share's file system can share extents (reflink, probed at start; false for
+    /// IPC$): FILE_SUPPORTS_BLOCK_REFCOUNTING and FSCTL_DUPLICATE_EXTENTS_TO_FILE.
+    pub fn supports_block_refcounting(&self) -> bool {
+        self.vfs
+            .as_ref()
+            .is_some_and(|v| v.supports_block_refcounting())
     }
 }

@@ -309,7 +309,9 @@ pub fn snapshot(server: &Server) -> Snapshot {
 
 /// The status report of a running server (see the module documentation for its format).
 pub fn report(server: &Server) -> String {
-    render(&snapshot(server))
+    let mut out = render(&snapshot(server));
+    out.push_str(&super::copy_stats::render(server));
+    out
 }
 
 /// A value as the report writes it: bare, or quoted with escapes.
@@ -716,6 +718,10 @@ connection conn=11 transport=tcp peer=127.0.0.1:5200 local=127.0.0.1:445 request
             lines[5].starts_with("connection conn=4 transport=tcp peer=10.0.0.3:40001 "),
             "{text}"
         );
-        assert_eq!(lines.len(), 6, "{text}");
+        // Then one copy-counter line per disk share, and nothing else.
+        assert!(
+            lines[6..].iter().all(|l| l.starts_with("share name=")),
+            "{text}"
+        );
     }
 }

@@ -7,6 +7,9 @@
 //! of putting it in the reply. TCP has no such channel: it refuses placement, and clients never
 //! ask for it there (MS-SMB2 3.3.5.12: a Channel other than NONE on TCP is
 //! STATUS_INVALID_PARAMETER, checked by the server before it would get here).
+pub mod pool;
+pub mod rdma;
+pub mod smbd;
 pub mod tcp;
 
 use bytes::{Bytes, BytesMut};
@@ -46,6 +49,18 @@ pub trait FrameReader: Send {
     /// Framing violations (oversized length, slow sender past the deadline) are errors, after
     /// which the connection is to be dropped.
     fn recv(&mut self) -> BoxFuture<'_, io::Result<Option<BytesMut>>>;
+    /// True when a whole message is already buffered (the next `recv` will not wait).
+    fn has_buffered(&self) -> bool {
+        false
+    }
+    /// [`recv`](Self::recv) by polling, without a future per message (the hot path).
+    /// `None`: this transport only offers `recv`.
+    fn poll_recv(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> Option<std::task::Poll<io::Result<Option<BytesMut>>>> {
+        None
+    }
 }
 
 /// The sending half of a connection, shared by every task working for it.
@@ -53,6 +68,21 @@ pub trait FrameWriter: Send + Sync {
     /// Sends one message made of `parts` (written back to back, vectored where possible:
     /// a READ response goes out as header + body + the data's own buffer).
     fn send(&self, parts: Vec<Bytes>) -> BoxFuture<'_, io::Result<()>>;
+    /// Sends one message made of `parts` right away when the transport can (the hot path:
+    /// no future, no allocation), returning `None` once it is all out; otherwise the future
+    /// that finishes it. The parts may be recycled once sent. Default: [`send`](Self::send).
+    fn send_now(&self, parts: &[Bytes]) -> Option<BoxFuture<'_, io::Result<()>>> {
+        Some(self.send(parts.to_vec()))
+    }
+    /// Holds back the messages given to [`send_now`](Self::send_now) until
+    /// [`flush`](Self::flush), so the responses to a batch of requests that arrived together
+    /// leave together. Default: no-op.
+    fn cork(&self) {}
+    /// Sends what [`cork`](Self::cork) held back and stops holding back; `None` once it is
+    /// all out, else the future that finishes it.
+    fn flush(&self) -> Option<BoxFuture<'_, io::Result<()>>> {
+        None
+    }
     /// Places `data` into the client's buffers (RDMA Write) for a READ on an RDMA channel.
     fn rdma_write<'a>(
         &'a self,
@@ -83,6 +113,10 @@ pub trait FrameWriter: Send + Sync {
     /// Drops the connection at once, without waiting for the peer to acknowledge what is
     /// queued (TCP: a reset), for a channel found dead. A no-op where unsupported.
     fn abort(&self) {}
+    /// SMB Direct: Send with Invalidate of `token` goes out no later than the next message
+    /// (the response to a READ/WRITE with SMB2_CHANNEL_RDMA_V1_INVALIDATE, after its data
+    /// was placed). A no-op elsewhere.
+    fn invalidate_with_next_send(&self, _token: u32) {}
 }
 
 /// The error TCP returns for placement requests.

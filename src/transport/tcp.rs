@@ -6,10 +6,13 @@
 //! dropped), and a zero-length frame is a protocol error.
 use super::{no_rdma, BoxFuture, BufferDescriptor, FrameReader, FrameWriter, TransportKind};
 use bytes::{Bytes, BytesMut};
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
@@ -18,13 +21,19 @@ use tokio::sync::Mutex;
 ///
 /// Reads go into one buffer, up to [`READ_CHUNK`] bytes a call, and frames are split off it
 /// without copying: a client pipelining sixteen 8 KiB reads costs one `recv` for all sixteen.
-/// While the connection idles the buffer is given back, so an idle connection holds no read
-/// buffer at all.
+/// While the connection waits for a new frame the buffer goes back to the thread's pool
+/// ([`super::pool`]), so an idle connection holds no read buffer at all and a busy one takes
+/// a recycled one: nothing is allocated per frame. Frames are read by polling, without a
+/// future per frame ([`FrameReader::poll_recv`]).
 pub struct TcpReader {
     rd: OwnedReadHalf,
     buf: BytesMut,
     max_frame: usize,
     frame_timeout: Duration,
+    /// The deadline of the frame being received, armed while one is incomplete (allocated
+    /// once, on the first incomplete frame, then reset).
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    armed: bool,
 }
 
 /// How much one `recv` may bring in at most (besides the rest of a large frame).
@@ -33,6 +42,8 @@ pub const READ_CHUNK: usize = 64 * 1024;
 /// Writes Direct-TCP frames; shared by every task of the connection.
 pub struct TcpWriter {
     wr: Mutex<Option<OwnedWriteHalf>>,
+    /// Messages held back while corked ([`FrameWriter::cork`]).
+    cork: parking_lot::Mutex<Cork>,
     peer: SocketAddr,
     local: SocketAddr,
 }
@@ -53,9 +64,12 @@ pub fn split(
             buf: BytesMut::new(),
             max_frame,
             frame_timeout,
+            deadline: None,
+            armed: false,
         },
         TcpWriter {
             wr: Mutex::new(Some(wr)),
+            cork: parking_lot::Mutex::new(Cork::default()),
             peer,
             local,
         },
@@ -97,45 +111,55 @@ impl TcpReader {
         }
     }
 
-    /// Reads once into the buffer, making room for at least `missing` bytes; false at EOF.
-    async fn fill(&mut self, missing: usize) -> io::Result<bool> {
-        self.buf.reserve(missing.max(READ_CHUNK));
-        Ok(self.rd.read_buf(&mut self.buf).await? != 0)
-    }
-
-    async fn read_frame(&mut self) -> io::Result<Option<BytesMut>> {
-        let missing = match self.buffered()? {
-            Buffered::Frame(n) => return Ok(Some(self.take(n))),
-            Buffered::Missing(m) => m,
-        };
-        if self.buf.is_empty() {
-            // Waiting for the first byte of a frame has no deadline here: idle connections
-            // are the connection layer's business. Wait without holding a buffer.
-            self.buf = BytesMut::new();
-            self.rd.readable().await?;
-            if !self.fill(missing).await? {
-                return Ok(None);
+    /// The next frame, by polling: no future, no allocation once warm.
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<BytesMut>>> {
+        loop {
+            let missing = match self.buffered()? {
+                Buffered::Frame(n) => {
+                    self.armed = false;
+                    return Poll::Ready(Ok(Some(self.take(n))));
+                }
+                Buffered::Missing(m) => m,
+            };
+            if self.buf.is_empty() && self.buf.capacity() > 0 {
+                // Waiting for the first byte of a frame has no deadline here (idle
+                // connections are the connection layer's business), and holds no buffer.
+                super::pool::give(std::mem::take(&mut self.buf));
             }
-        }
-        let deadline = self.frame_timeout;
-        let rest = async {
-            loop {
-                match self.buffered()? {
-                    Buffered::Frame(n) => return Ok(Some(self.take(n))),
-                    Buffered::Missing(m) => {
-                        if !self.fill(m).await? {
-                            return Err(io::ErrorKind::UnexpectedEof.into());
-                        }
+            if !self.buf.is_empty() && !self.armed {
+                // A frame is under way: it must be whole within the deadline.
+                let at = tokio::time::Instant::now() + self.frame_timeout;
+                match self.deadline.as_mut() {
+                    Some(d) => d.as_mut().reset(at),
+                    None => self.deadline = Some(Box::pin(tokio::time::sleep_until(at))),
+                }
+                self.armed = true;
+            }
+            if self.armed {
+                if let Some(d) = self.deadline.as_mut() {
+                    if d.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "frame not received in time",
+                        )));
                     }
                 }
             }
-        };
-        match tokio::time::timeout(deadline, rest).await {
-            Ok(r) => r,
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "frame not received in time",
-            )),
+            if let Err(e) = ready!(self.rd.as_ref().poll_read_ready(cx)) {
+                return Poll::Ready(Err(e));
+            }
+            let want = missing.max(READ_CHUNK);
+            if self.buf.capacity() == 0 {
+                self.buf = super::pool::take(want);
+            }
+            self.buf.reserve(want);
+            match read_some(&self.rd, &mut self.buf) {
+                Ok(0) if self.buf.is_empty() => return Poll::Ready(Ok(None)),
+                Ok(0) => return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into())),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
         }
     }
 
@@ -146,9 +170,99 @@ impl TcpReader {
     }
 }
 
+/// One `recv` into the free room of `buf`. A read that leaves room unfilled means the socket
+/// is drained: its readiness is cleared with it, so the next frame waits for the next epoll
+/// event instead of costing a `recv` that only says EAGAIN (one system call per request less
+/// when each request arrives alone, as with many connections at queue depth 1).
+fn read_some(rd: &OwnedReadHalf, buf: &mut BytesMut) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let sock: &TcpStream = rd.as_ref();
+    let fd = sock.as_raw_fd();
+    let mut got = 0usize;
+    let r = sock.try_io(tokio::io::Interest::READABLE, || {
+        let room = buf.spare_capacity_mut();
+        // SAFETY: recv writes at most `room.len()` bytes into the buffer's free capacity.
+        let n = unsafe { libc::recv(fd, room.as_mut_ptr().cast(), room.len(), 0) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        got = n as usize;
+        if got > 0 && got < room.len() {
+            // Drained: report "would block" so the readiness is cleared; the bytes are kept.
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(())
+    });
+    if got > 0 {
+        // SAFETY: recv initialised `got` bytes of the free capacity.
+        unsafe { buf.set_len(buf.len() + got) };
+        return Ok(got);
+    }
+    r.map(|()| 0)
+}
+
 impl FrameReader for TcpReader {
     fn recv(&mut self) -> BoxFuture<'_, io::Result<Option<BytesMut>>> {
-        Box::pin(self.read_frame())
+        Box::pin(std::future::poll_fn(move |cx| self.poll_frame(cx)))
+    }
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Option<Poll<io::Result<Option<BytesMut>>>> {
+        Some(self.poll_frame(cx))
+    }
+    fn has_buffered(&self) -> bool {
+        matches!(self.buffered(), Ok(Buffered::Frame(_)))
+    }
+}
+
+/// Most parts a message may have for [`FrameWriter::send_now`]'s allocation-free path.
+const NOW_PARTS: usize = 15;
+/// Buffers per `writev` when flushing what was corked.
+const FLUSH_IOV: usize = 64;
+
+/// One buffer held back while corked: a Direct-TCP header or a part of a message.
+enum Item {
+    Hdr([u8; 4]),
+    Part(Bytes),
+}
+
+impl Item {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Item::Hdr(h) => h,
+            Item::Part(b) => b,
+        }
+    }
+}
+
+/// Messages held back while the connection handles a batch of requests, so their
+/// responses leave together (one `writev` instead of one each). The list keeps its capacity.
+#[derive(Default)]
+struct Cork {
+    on: bool,
+    items: Vec<Item>,
+}
+
+impl Cork {
+    /// Everything held back, as owned buffers (for the slow path).
+    fn take_all(&mut self) -> Vec<Bytes> {
+        self.take_from(0, 0)
+    }
+
+    /// The items from `first` on, minus the `sent` bytes already written.
+    fn take_from(&mut self, first: usize, mut sent: usize) -> Vec<Bytes> {
+        let mut rest = Vec::with_capacity(self.items.len().saturating_sub(first));
+        for it in self.items.drain(..).skip(first) {
+            let b = match it {
+                Item::Hdr(h) => Bytes::copy_from_slice(&h),
+                Item::Part(b) => b,
+            };
+            if sent >= b.len() {
+                sent -= b.len();
+                continue;
+            }
+            rest.push(b.slice(sent..));
+            sent = 0;
+        }
+        rest
     }
 }
 
@@ -166,38 +280,118 @@ impl TcpWriter {
         let mut bufs: Vec<&[u8]> = Vec::with_capacity(parts.len() + 1);
         bufs.push(&hdr);
         bufs.extend(parts.iter().map(|p| &p[..]));
-        let (mut idx, mut off) = (0usize, 0usize);
-        while idx < bufs.len() {
-            let slices: Vec<IoSlice<'_>> = std::iter::once(IoSlice::new(&bufs[idx][off..]))
-                .chain(bufs[idx + 1..].iter().map(|b| IoSlice::new(b)))
-                .collect();
-            let mut n = wr.write_vectored(&slices).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            while n > 0 && idx < bufs.len() {
-                let left = bufs[idx].len() - off;
-                if n >= left {
-                    n -= left;
-                    idx += 1;
-                    off = 0;
-                } else {
-                    off += n;
-                    n = 0;
-                }
-            }
-            while idx < bufs.len() && bufs[idx].len() == off {
-                idx += 1;
-                off = 0;
+        write_all(wr, &bufs).await
+    }
+
+    /// Sends what [`FrameWriter::send_now`] could not, still holding the writer's lock, so
+    /// no other message slips in between.
+    fn finish_later<'a>(
+        guard: tokio::sync::MutexGuard<'a, Option<OwnedWriteHalf>>,
+        hdr: [u8; 4],
+        parts: &[Bytes],
+        mut sent: usize,
+    ) -> BoxFuture<'a, io::Result<()>> {
+        let mut rest: Vec<Bytes> = Vec::with_capacity(parts.len() + 1);
+        if sent < 4 {
+            rest.push(Bytes::copy_from_slice(&hdr[sent..]));
+            sent = 0;
+        } else {
+            sent -= 4;
+        }
+        for p in parts {
+            if sent >= p.len() {
+                sent -= p.len();
+            } else {
+                rest.push(p.slice(sent..));
+                sent = 0;
             }
         }
-        Ok(())
+        Box::pin(async move {
+            let mut guard = guard;
+            let wr = guard
+                .as_mut()
+                .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+            let bufs: Vec<&[u8]> = rest.iter().map(|p| &p[..]).collect();
+            write_all(wr, &bufs).await
+        })
     }
+}
+
+/// Writes `bufs` back to back, vectored, until all is out.
+async fn write_all(wr: &mut OwnedWriteHalf, bufs: &[&[u8]]) -> io::Result<()> {
+    let (mut idx, mut off) = (0usize, 0usize);
+    while idx < bufs.len() && bufs[idx].len() == off {
+        idx += 1;
+    }
+    while idx < bufs.len() {
+        let slices: Vec<IoSlice<'_>> = std::iter::once(IoSlice::new(&bufs[idx][off..]))
+            .chain(bufs[idx + 1..].iter().map(|b| IoSlice::new(b)))
+            .collect();
+        let mut n = wr.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 && idx < bufs.len() {
+            let left = bufs[idx].len() - off;
+            if n >= left {
+                n -= left;
+                idx += 1;
+                off = 0;
+            } else {
+                off += n;
+                n = 0;
+            }
+        }
+        while idx < bufs.len() && bufs[idx].len() == off {
+            idx += 1;
+            off = 0;
+        }
+    }
+    Ok(())
 }
 
 impl FrameWriter for TcpWriter {
     fn send(&self, parts: Vec<Bytes>) -> BoxFuture<'_, io::Result<()>> {
         Box::pin(self.write_parts(parts))
+    }
+    fn send_now(&self, parts: &[Bytes]) -> Option<BoxFuture<'_, io::Result<()>>> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if parts.len() > NOW_PARTS || total > 0x00FF_FFFF {
+            return Some(self.send(parts.to_vec()));
+        }
+        {
+            let mut cork = self.cork.lock();
+            if cork.on {
+                cork.items.push(Item::Hdr((total as u32).to_be_bytes()));
+                cork.items
+                    .extend(parts.iter().map(|p| Item::Part(p.clone())));
+                return None;
+            }
+        }
+        // Behind a send in progress (or queued): wait in line.
+        let Ok(mut guard) = self.wr.try_lock() else {
+            return Some(self.send(parts.to_vec()));
+        };
+        let Some(wr) = guard.as_mut() else {
+            return Some(Box::pin(async {
+                Err(io::Error::from(io::ErrorKind::NotConnected))
+            }));
+        };
+        let hdr = (total as u32).to_be_bytes();
+        let mut slices = [IoSlice::new(&[]); NOW_PARTS + 1];
+        slices[0] = IoSlice::new(&hdr);
+        for (s, p) in slices[1..].iter_mut().zip(parts) {
+            *s = IoSlice::new(p);
+        }
+        let sent = match wr.try_write_vectored(&slices[..parts.len() + 1]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Some(Box::pin(async move { Err(e) })),
+        };
+        if sent == total + 4 {
+            return None;
+        }
+        Some(Self::finish_later(guard, hdr, parts, sent))
     }
     fn rdma_write<'a>(
         &'a self,
@@ -212,6 +406,74 @@ impl FrameWriter for TcpWriter {
         _: usize,
     ) -> BoxFuture<'a, io::Result<Bytes>> {
         Box::pin(async { Err(no_rdma()) })
+    }
+    fn cork(&self) {
+        self.cork.lock().on = true;
+    }
+    fn flush(&self) -> Option<BoxFuture<'_, io::Result<()>>> {
+        let mut cork = self.cork.lock();
+        cork.on = false;
+        if cork.items.is_empty() {
+            return None;
+        }
+        let Ok(mut guard) = self.wr.try_lock() else {
+            // A send is under way: queue behind it (rare; allocates).
+            let rest = cork.take_all();
+            return Some(Box::pin(async move {
+                let mut guard = self.wr.lock().await;
+                let wr = guard
+                    .as_mut()
+                    .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+                let bufs: Vec<&[u8]> = rest.iter().map(|p| &p[..]).collect();
+                write_all(wr, &bufs).await
+            }));
+        };
+        let Some(wr) = guard.as_mut() else {
+            cork.items.clear();
+            return Some(Box::pin(async {
+                Err(io::Error::from(io::ErrorKind::NotConnected))
+            }));
+        };
+        // Everything held back, in rounds of up to FLUSH_IOV buffers per writev.
+        let mut done = 0;
+        while done < cork.items.len() {
+            let mut slices = [IoSlice::new(&[]); FLUSH_IOV];
+            let mut n = 0;
+            let mut bytes = 0;
+            for (s, it) in slices.iter_mut().zip(&cork.items[done..]) {
+                *s = IoSlice::new(it.as_slice());
+                bytes += it.as_slice().len();
+                n += 1;
+            }
+            let sent = match wr.try_write_vectored(&slices[..n]) {
+                Ok(k) => k,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+                Err(e) => {
+                    cork.items.clear();
+                    return Some(Box::pin(async move { Err(e) }));
+                }
+            };
+            if sent < bytes {
+                // The socket is full: the rest goes out from a future, in order, under
+                // the lock held since.
+                let rest = cork.take_from(done, sent);
+                return Some(Box::pin(async move {
+                    let mut guard = guard;
+                    let wr = guard
+                        .as_mut()
+                        .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+                    let bufs: Vec<&[u8]> = rest.iter().map(|p| &p[..]).collect();
+                    write_all(wr, &bufs).await
+                }));
+            }
+            done += n;
+        }
+        for it in cork.items.drain(..) {
+            if let Item::Part(b) = it {
+                super::pool::give_bytes(b);
+            }
+        }
+        None
     }
     fn kind(&self) -> TransportKind {
         TransportKind::Tcp
@@ -293,6 +555,7 @@ fn tcp_send_progress(fd: std::os::fd::RawFd) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncReadExt;
     use tokio::net::TcpListener;
 
     async fn pair(max: usize, timeout: Duration) -> (TcpStream, TcpReader, TcpWriter) {

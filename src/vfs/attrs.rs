@@ -93,6 +93,12 @@ pub(crate) fn build_stat(st: &libc::statx, dos: Option<DosInfo>) -> FileStat {
     if fmt == libc::S_IFLNK {
         attributes |= FILE_ATTRIBUTE_REPARSE_POINT;
     }
+    // FILE_ATTRIBUTE_COMPRESSED is the file system's compression flag, never a stored bit
+    // (see compress.rs).
+    attributes &= !super::FILE_ATTRIBUTE_COMPRESSED;
+    if st.stx_attributes & libc::STATX_ATTR_COMPRESSED as u64 != 0 {
+        attributes |= super::FILE_ATTRIBUTE_COMPRESSED;
+    }
     if attributes == 0 {
         attributes = FILE_ATTRIBUTE_NORMAL;
     }

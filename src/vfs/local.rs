@@ -134,6 +134,9 @@ impl LocalShare {
             self.caps.max_stream_size = lo;
             self.caps.streams = lo > 0;
         }
+        self.caps.compression = super::compress::probe(fa);
+        self.caps.integrity = super::integrity::probe(fa);
+        self.caps.trim = super::compress::probe_trim(self.root.as_raw_fd());
         let data = [0x5Au8; 8192];
         // SAFETY: writes from a live buffer.
         let wrote =

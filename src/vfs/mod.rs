@@ -56,9 +56,12 @@
 
 mod attrs;
 mod ci_cache;
+pub mod compress;
+pub mod copy;
 mod dir;
 pub mod error;
 mod handle;
+pub mod integrity;
 pub mod local;
 mod ops;
 pub mod path;
@@ -91,6 +94,8 @@ pub const FILE_ATTRIBUTE_TEMPORARY: u32 = 0x0000_0100;
 pub const FILE_ATTRIBUTE_SPARSE_FILE: u32 = 0x0000_0200;
 /// FILE_ATTRIBUTE_REPARSE_POINT (symbolic links show it).
 pub const FILE_ATTRIBUTE_REPARSE_POINT: u32 = 0x0000_0400;
+/// FILE_ATTRIBUTE_COMPRESSED (MS-FSCC 2.6): derived from the file system's compression flag.
+pub const FILE_ATTRIBUTE_COMPRESSED: u32 = 0x0000_0800;
 /// The attributes stored in `user.DOSATTRIB` (everything but DIRECTORY and NORMAL).
 pub const STORED_ATTRIBUTES_MASK: u32 = !(FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_NORMAL);
 
@@ -221,6 +226,13 @@ pub struct FsCapabilities {
     pub streams: bool,
     /// Largest stream (xattr value) the file system accepts.
     pub max_stream_size: usize,
+    /// FS_COMPR_FL can be set (btrfs): FILE_FILE_COMPRESSION, see [`compress`].
+    pub compression: bool,
+    /// The device discards (FITRIM works): SSINFO_FLAGS_TRIM_ENABLED.
+    pub trim: bool,
+    /// The file system checksums file data and FS_NOCOW_FL toggles it (btrfs):
+    /// FILE_SUPPORT_INTEGRITY_STREAMS and the integrity FSCTLs, see [`integrity`].
+    pub integrity: bool,
 }
 
 /// Volume information (statvfs) and capabilities.
@@ -308,6 +320,11 @@ pub trait Share: Send + Sync + 'static {
     fn rmdir(&self, path: &SharePath) -> VfsResult<()>;
     /// Volume sizes and capabilities.
     fn fs_info(&self) -> VfsResult<FsInfo>;
+    /// Whether the share's file system can share extents (reflink, probed when the share is
+    /// opened): FILE_SUPPORTS_BLOCK_REFCOUNTING, FSCTL_DUPLICATE_EXTENTS_TO_FILE.
+    fn supports_block_refcounting(&self) -> bool {
+        false
+    }
 }
 
 /// An open file, directory or stream.

@@ -610,4 +610,8 @@ impl Share for LocalShare {
             capabilities: self.caps,
         })
     }
+
+    fn supports_block_refcounting(&self) -> bool {
+        self.caps.reflink
+    }
 }

@@ -71,6 +71,7 @@ pub mod read;
 pub mod session_setup;
 pub mod set_info;
 pub mod smb1;
+pub mod smbd;
 pub mod status;
 pub mod transform;
 pub mod tree_connect;

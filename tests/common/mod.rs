@@ -178,5 +178,8 @@ pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> (bool, String) {
     }
 }
 
+pub mod btrfs;
+pub mod loopfs;
 pub mod testbed;
 pub mod torture;
+pub mod xfs;

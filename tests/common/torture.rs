@@ -52,6 +52,12 @@ pub fn run_group(group: &str) {
     run_listed(group, group, TestServer::start, torture);
 }
 
+/// Runs the pass list `tests/torture/<list>.pass` on a server from `start` (a suite's second
+/// list, for another file system); fails on any regression or if the server dies.
+pub fn run_listed_on(list: &str, start: impl Fn() -> TestServer) {
+    run_listed(list, list, start, torture);
+}
+
 /// Runs `group`'s pass list on a server from `start`, each test through `run`; fails on any
 /// regression or if the server dies. `label` names the run in the summary line.
 fn run_listed(
@@ -87,6 +93,16 @@ fn run_listed(
         failed.join("\n"),
         tail(&server.log(), 60)
     );
+}
+
+/// [`run_group`] on a server from `start` (a share with options, or on another file system).
+pub fn run_group_on(group: &str, start: impl Fn() -> TestServer) {
+    run_listed(group, group, start, torture);
+}
+
+/// [`survey`] on a server from `start`.
+pub fn survey_on(start: impl Fn() -> TestServer) {
+    survey_with(start, torture);
 }
 
 /// Runs whole suites (comma-separated in RSMBD_TORTURE_SURVEY) and prints each test's result.

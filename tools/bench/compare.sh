@@ -17,6 +17,10 @@
 #                 xfsprogs), the usual file system for VM and database storage; default: the
 #                 file system BENCH_BASE is on
 #   SAMBA_PORT [4457]
+#   SCALING=1     also run the connection-scaling layouts (1 to 256 connections at a total
+#                 queue depth of 64 and 256)
+#   RSMBD_BIN, BENCH_BIN  binaries to use instead of the release build's (e.g. to compare
+#                 two rsmbd builds against Samba)
 # Needs root for Samba (tools/bench/start-samba.sh); the rsmbd side runs anywhere.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -41,10 +45,24 @@ randread-8k-16x1-aes128gcm|--layout randread --bs 8k --conns 16 --qd 1 --encrypt
 randwrite-8k-1x16-aes128gcm|--layout randwrite --bs 8k --conns 1 --qd 16 --encrypt aes-128-gcm
 randwrite-8k-16x1-aes128gcm|--layout randwrite --bs 8k --conns 16 --qd 1 --encrypt aes-128-gcm
 "
+# Connection scaling at a fixed total queue depth (run with `SCALING=1` or by name).
+SCALING_LAYOUTS="
+scale-randread-8k-1x64|--layout randread --bs 8k --conns 1 --qd 64
+scale-randread-8k-16x4|--layout randread --bs 8k --conns 16 --qd 4
+scale-randread-8k-64x1|--layout randread --bs 8k --conns 64 --qd 1
+scale-randread-8k-1x256|--layout randread --bs 8k --conns 1 --qd 256
+scale-randread-8k-16x16|--layout randread --bs 8k --conns 16 --qd 16
+scale-randread-8k-64x4|--layout randread --bs 8k --conns 64 --qd 4
+scale-randread-8k-256x1|--layout randread --bs 8k --conns 256 --qd 1
+"
+if [ "${SCALING:-0}" = 1 ]; then
+    LAYOUTS="$LAYOUTS$SCALING_LAYOUTS"
+fi
+ALL_LAYOUTS="$LAYOUTS$SCALING_LAYOUTS"
 if [ $# -gt 0 ]; then
     sel=""
     for want in "$@"; do
-        line=$(printf '%s\n' "$LAYOUTS" | grep "^$want|" || true)
+        line=$(printf '%s\n' "$ALL_LAYOUTS" | grep "^$want|" || true)
         [ -n "$line" ] || { echo "unknown layout $want" >&2; exit 2; }
         sel="$sel$line"$'\n'
     done
@@ -54,8 +72,8 @@ fi
 if [ "${NO_BUILD:-0}" != 1 ]; then
     (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET nice -n 10 cargo build --release --bin rsmbd --bin rsmbd-bench)
 fi
-RSMBD=$TARGET/release/rsmbd
-BENCH=$TARGET/release/rsmbd-bench
+RSMBD=${RSMBD_BIN:-$TARGET/release/rsmbd}
+BENCH=${BENCH_BIN:-$TARGET/release/rsmbd-bench}
 SRV_PIN=()
 CLI_PIN=()
 if [ "${BENCH_PIN:-0}" = 1 ]; then
@@ -172,6 +190,7 @@ function med(list,   n, a, i, j, t) {
     cpu[l, s] = cpu[l, s] " " f["server_us_op"]
     p99[l, s] = p99[l, s] " " f["p99_us"]
     cli[s] = cli[s] " " f["client_us_op"]
+    clil[l, s] = clil[l, s] " " f["client_us_op"]
     if (f["errors"] != "0") err[l, s] = 1
     by[l, s, r] = f["iops"]
     rounds[r] = 1
@@ -189,4 +208,7 @@ END {
             med(p99[l, "rsmbd"]), med(p99[l, "samba"])
     }
     printf "\nclient CPU per op (median over all runs): against rsmbd %.1f us, against Samba %.1f us\n", med(cli["rsmbd"]), med(cli["samba"])
+    printf "client us/op per layout (rsmbd / Samba):"
+    for (k = 1; k <= nl; k++) printf " %s %.1f/%.1f;", order[k], med(clil[order[k], "rsmbd"]), med(clil[order[k], "samba"])
+    printf "\n"
 }' "$RESULTS"

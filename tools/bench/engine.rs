@@ -46,8 +46,6 @@ pub struct Workload {
     pub pattern: Pattern,
     /// Bytes per operation.
     pub bs: u32,
-    /// Outstanding requests per connection.
-    pub qd: usize,
     /// Bytes of the file the workload touches (from offset 0).
     pub span: u64,
 }
@@ -141,8 +139,15 @@ const OFF_FILE_OFFSET: usize = HEADER_LEN + 8;
 
 impl Link {
     /// Prepares a connection for the workload (templates, buffers; the socket turns
-    /// non-blocking). `index`/`count` place its sequential cursor.
-    pub fn new(c: Conn, w: &Workload, index: usize, count: usize) -> Result<Link, String> {
+    /// non-blocking). `qd` requests are kept outstanding on it; `index`/`count` place its
+    /// sequential cursor.
+    pub fn new(
+        c: Conn,
+        w: &Workload,
+        qd: usize,
+        index: usize,
+        count: usize,
+    ) -> Result<Link, String> {
         c.sock.set_nonblocking(true).map_err(|e| e.to_string())?;
         let charge = credit_charge(c.large_mtu, w.bs);
         let header = |command: Command| {
@@ -200,11 +205,11 @@ impl Link {
             charge,
             signer: c.signer,
             crypt: c.crypt,
-            slots: vec![Slot::default(); w.qd],
+            slots: vec![Slot::default(); qd],
             inflight: 0,
             rbuf: vec![0; (4 * frame).max(1 << 20)],
             rlen: 0,
-            wbuf: Vec::with_capacity(w.qd * frame + 4096),
+            wbuf: Vec::with_capacity(qd * frame + 4096),
             wpos: 0,
             scratch: Vec::with_capacity(frame),
             read_tmpl: r.to_vec(),

@@ -7,6 +7,11 @@
 //! `rsmbd::crypto` for the pre-auth hash, key derivation, signing and sealing, and
 //! `rsmbd::auth` for NTLMv2. The last line of output is machine-readable (`RESULT k=v ...`);
 //! `tools/bench/compare.sh` runs it against rsmbd and Samba side by side.
+//!
+//! Multichannel (`--channels N`, issue 8): every session gets N-1 more connections bound to
+//! it (SMB2_SESSION_FLAG_BINDING, [`proto::Conn::bind`]), round-robin over the addresses of
+//! `--server` (a comma-separated list), and the session's `--qd` outstanding requests are
+//! spread over its channels.
 
 mod cpu;
 mod engine;
@@ -27,7 +32,8 @@ use proto::{Conn, ConnectOpts};
 #[derive(Parser, Debug)]
 #[command(name = "rsmbd-bench", version, about = "SMB2/3 I/O benchmark client")]
 struct Args {
-    /// Server address.
+    /// Server address; with --channels, a comma-separated list the channels of each session
+    /// dial round-robin (the first one carries the session's first channel).
     #[arg(long, default_value = "127.0.0.1:445")]
     server: String,
     /// Share name.
@@ -54,10 +60,10 @@ struct Args {
     /// Percent of reads in randrw.
     #[arg(long, default_value_t = 70)]
     read_pct: u32,
-    /// Connections (each its own session, tree connect and open).
+    /// Sessions (each its own connection, session, tree connect and open).
     #[arg(long, default_value_t = 1)]
     conns: usize,
-    /// Outstanding requests per connection.
+    /// Outstanding requests per session (spread over its channels).
     #[arg(long, default_value_t = 16)]
     qd: usize,
     /// Measured seconds.
@@ -84,7 +90,7 @@ struct Args {
     /// Pid of the server, for its CPU time (with all its threads and child processes).
     #[arg(long)]
     server_pid: Option<u32>,
-    /// Channels per session (multichannel; not implemented yet).
+    /// Channels per session (multichannel, 3.x): each session binds N-1 more connections.
     #[arg(long, default_value_t = 1)]
     channels: usize,
     /// Only create and fill the data file, then exit.
@@ -166,10 +172,22 @@ fn main() -> ExitCode {
 }
 
 fn run(a: &Args) -> Result<bool, String> {
-    if a.channels != 1 {
-        return Err("--channels > 1 (multichannel) is not implemented yet".into());
-    }
     let dialect = parse_dialect(&a.dialect)?;
+    let addrs: Vec<String> = a
+        .server
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if addrs.is_empty() {
+        return Err("--server names no address".into());
+    }
+    if a.channels == 0 || a.channels > 32 {
+        return Err("--channels must be 1..=32".into());
+    }
+    if a.channels > 1 && dialect < 0x0300 {
+        return Err("--channels > 1 (multichannel) needs dialect 3.x".into());
+    }
     let cipher = a.encrypt.as_deref().map(parse_cipher).transpose()?;
     if cipher.is_some() && dialect < 0x0300 {
         return Err("encryption needs dialect 3.x".into());
@@ -182,7 +200,7 @@ fn run(a: &Args) -> Result<bool, String> {
         return Err("--size is smaller than --bs".into());
     }
     let o = ConnectOpts {
-        addr: a.server.clone(),
+        addr: addrs[0].clone(),
         share: a.share.clone(),
         user: a.user.clone(),
         password: if a.password.is_empty() {
@@ -221,17 +239,38 @@ fn run(a: &Args) -> Result<bool, String> {
     let w = Workload {
         pattern,
         bs,
-        qd: a.qd,
         span: a.size.min(first.file_size) / a.bs * a.bs,
     };
-    let mut conns = vec![first];
+    let mut sessions = vec![first];
     for _ in 1..a.conns {
-        conns.push(Conn::connect(&o)?);
+        sessions.push(Conn::connect(&o)?);
     }
-    let mut per_thread: Vec<Vec<Link>> = (0..a.threads.min(a.conns)).map(|_| Vec::new()).collect();
+    // Every session's channels: its own connection, then N-1 bound ones; each with its share
+    // of the session's QD (at least 1).
+    let mut conns: Vec<(Conn, usize)> = Vec::new();
+    for s in sessions {
+        let mut bound = Vec::new();
+        for ch in 1..a.channels {
+            bound.push(s.bind(&o, &addrs[ch % addrs.len()], ch)?);
+        }
+        for (ch, c) in std::iter::once(s).chain(bound).enumerate() {
+            let qd = (a.qd / a.channels + usize::from(ch < a.qd % a.channels)).max(1);
+            conns.push((c, qd));
+        }
+    }
+    if a.channels > 1 {
+        eprintln!(
+            "rsmbd-bench: {} session(s) x {} channels over {}",
+            a.conns,
+            a.channels,
+            addrs.join(", ")
+        );
+    }
+    let total = conns.len();
+    let mut per_thread: Vec<Vec<Link>> = (0..a.threads.min(total)).map(|_| Vec::new()).collect();
     let n = per_thread.len();
-    for (i, c) in conns.into_iter().enumerate() {
-        per_thread[i % n].push(Link::new(c, &w, i, a.conns)?);
+    for (i, (c, qd)) in conns.into_iter().enumerate() {
+        per_thread[i % n].push(Link::new(c, &w, qd, i, total)?);
     }
 
     let base = Instant::now();
@@ -276,11 +315,16 @@ fn run(a: &Args) -> Result<bool, String> {
     let enc = a.encrypt.as_deref().unwrap_or("none");
     let label = a.label.clone().unwrap_or_else(|| {
         format!(
-            "{}-{}-{}x{}{}{}",
+            "{}-{}-{}x{}{}{}{}",
             a.layout,
             fmt_size(a.bs),
             a.conns,
             a.qd,
+            if a.channels > 1 {
+                format!("-{}ch", a.channels)
+            } else {
+                String::new()
+            },
             if a.sign { "-signed" } else { "" },
             a.encrypt
                 .as_deref()
@@ -289,10 +333,11 @@ fn run(a: &Args) -> Result<bool, String> {
         )
     });
     println!(
-        "{label}: dialect {} sign {} encrypt {enc}, {} conns x QD {}, {:.1} s measured after {:.1} s warm-up",
+        "{label}: dialect {} sign {} encrypt {enc}, {} sessions x {} channel(s), QD {} per session, {:.1} s measured after {:.1} s warm-up",
         a.dialect,
         if a.sign { "yes" } else { "no" },
         a.conns,
+        a.channels,
         a.qd,
         elapsed,
         a.warmup

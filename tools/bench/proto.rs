@@ -1,7 +1,10 @@
 //! Connection setup for the benchmark: NEGOTIATE (2.1 or 3.1.1 with pre-authentication
 //! integrity, MS-SMB2 3.2.4.2.2), SESSION_SETUP with NTLMv2 (3.2.4.2.3, keys per 3.2.5.3),
-//! TREE_CONNECT, CREATE of the data file and its preallocation. Synchronous and
-//! unoptimised: none of this is on the measured path ([`crate::engine`] is).
+//! TREE_CONNECT, CREATE of the data file and its preallocation; and, for multichannel, the
+//! binding of more connections to that session ([`Conn::bind`]: SESSION_SETUP with
+//! SMB2_SESSION_FLAG_BINDING signed with Session.SigningKey, 3.2.4.2.3, the channel's own
+//! signing key from its own authentication and, for 3.1.1, its own pre-auth hash, 3.2.5.3.1).
+//! Synchronous and unoptimised: none of this is on the measured path ([`crate::engine`] is).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -24,7 +27,8 @@ use rsmbd::wire::negotiate_contexts::{self as nc, NegotiateContext};
 use rsmbd::wire::query_info::InfoType;
 use rsmbd::wire::read::Channel;
 use rsmbd::wire::session_setup::{
-    SessionSetupRequest, SessionSetupResponse, SMB2_SESSION_FLAG_ENCRYPT_DATA,
+    SessionSetupRequest, SessionSetupResponse, SMB2_SESSION_FLAG_BINDING,
+    SMB2_SESSION_FLAG_ENCRYPT_DATA,
 };
 use rsmbd::wire::set_info::SetInfoRequest;
 use rsmbd::wire::tree_connect::{
@@ -108,6 +112,26 @@ pub struct Conn {
     pub max_write: u32,
     /// Multi-credit requests allowed (SMB2_GLOBAL_CAP_LARGE_MTU).
     pub large_mtu: bool,
+    /// The ClientGuid sent in NEGOTIATE (the same on every channel of a session).
+    client_guid: [u8; 16],
+    /// The negotiated cipher (3.x).
+    cipher: Option<Cipher>,
+    /// Signs with Session.SigningKey, kept to sign binding requests of more channels.
+    session_signer: Option<Signer>,
+    /// The session's (client-to-server, server-to-client) cipher keys, for more channels.
+    cipher_keys: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// What NEGOTIATE settled on one connection.
+struct Negotiated {
+    /// The connection's pre-auth hash after NEGOTIATE (3.1.1).
+    preauth: PreauthHash,
+    /// Negotiated cipher.
+    cipher: Option<Cipher>,
+    /// Negotiated signing algorithm (3.1.1 signing capabilities).
+    signing_alg: Option<SigningAlgorithm>,
+    /// Requests must be signed (we asked for it or the server requires it).
+    must_sign: bool,
 }
 
 /// CreditCharge of a request moving `len` bytes (MS-SMB2 3.1.5.2).
@@ -122,11 +146,20 @@ pub fn credit_charge(large_mtu: bool, len: u32) -> u16 {
 impl Conn {
     /// Connects, authenticates, connects the tree and opens (creating if needed) the data file.
     pub fn connect(o: &ConnectOpts) -> Result<Conn, String> {
-        let sock = TcpStream::connect(&o.addr).map_err(|e| format!("connect {}: {e}", o.addr))?;
+        let mut guid = [0u8; 16];
+        getrandom::getrandom(&mut guid).map_err(|e| e.to_string())?;
+        let mut c = Conn::open(&o.addr, guid)?;
+        c.setup(o)?;
+        Ok(c)
+    }
+
+    /// A connected socket, nothing negotiated yet.
+    fn open(addr: &str, client_guid: [u8; 16]) -> Result<Conn, String> {
+        let sock = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
         sock.set_nodelay(true).map_err(|e| e.to_string())?;
         sock.set_read_timeout(Some(Duration::from_secs(30)))
             .map_err(|e| e.to_string())?;
-        let mut c = Conn {
+        Ok(Conn {
             sock,
             dialect: 0,
             session_id: 0,
@@ -140,15 +173,15 @@ impl Conn {
             max_read: 65536,
             max_write: 65536,
             large_mtu: false,
-        };
-        c.setup(o)?;
-        Ok(c)
+            client_guid,
+            cipher: None,
+            session_signer: None,
+            cipher_keys: None,
+        })
     }
 
-    fn setup(&mut self, o: &ConnectOpts) -> Result<(), String> {
-        // NEGOTIATE.
-        let mut guid = [0u8; 16];
-        getrandom::getrandom(&mut guid).map_err(|e| e.to_string())?;
+    /// NEGOTIATE on a fresh connection.
+    fn negotiate(&mut self, o: &ConnectOpts) -> Result<Negotiated, String> {
         let mut salt = [0u8; 32];
         getrandom::getrandom(&mut salt).map_err(|e| e.to_string())?;
         let ciphers = match o.cipher {
@@ -167,7 +200,7 @@ impl Conn {
                 } else {
                     0
                 },
-            client_guid: Guid(guid),
+            client_guid: Guid(self.client_guid),
             client_start_time: 0,
             dialects: vec![Dialect(o.dialect)],
             negotiate_contexts: vec![
@@ -220,6 +253,22 @@ impl Conn {
             return Err(format!("server did not accept cipher {:?}", o.cipher));
         }
         let must_sign = o.sign || neg.security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED != 0;
+        self.cipher = cipher;
+        Ok(Negotiated {
+            preauth,
+            cipher,
+            signing_alg,
+            must_sign,
+        })
+    }
+
+    fn setup(&mut self, o: &ConnectOpts) -> Result<(), String> {
+        let Negotiated {
+            mut preauth,
+            cipher,
+            signing_alg,
+            must_sign,
+        } = self.negotiate(o)?;
 
         // SESSION_SETUP, two legs of NTLM.
         let mut ntlm = NtlmClient::new(&o.user, &o.password, o.spnego);
@@ -253,10 +302,12 @@ impl Conn {
                     let keys = derive_session_keys_full(self.dialect, key, preauth.value(), cipher);
                     let encrypt = o.cipher.is_some()
                         || ss.session_flags & SMB2_SESSION_FLAG_ENCRYPT_DATA != 0;
+                    let alg = SigningAlgorithm::for_dialect(self.dialect, signing_alg);
+                    self.session_signer = Some(Signer::new(alg, &keys.signing));
                     if encrypt {
                         self.enable_encryption(cipher, &keys.decryption, &keys.encryption)?;
+                        self.cipher_keys = Some((keys.decryption.clone(), keys.encryption.clone()));
                     } else {
-                        let alg = SigningAlgorithm::for_dialect(self.dialect, signing_alg);
                         let signer = Signer::new(alg, &keys.signing);
                         if must_sign {
                             self.signer = Some(signer);
@@ -333,6 +384,98 @@ impl Conn {
         self.file_id = cr.file_id;
         self.file_size = cr.end_of_file;
         Ok(())
+    }
+
+    /// Binds one more connection, to `addr`, to this connection's session as channel
+    /// `index` (1, 2, ...): NEGOTIATE with the same ClientGuid and dialect, then
+    /// SESSION_SETUP with SMB2_SESSION_FLAG_BINDING, each leg signed with Session.SigningKey
+    /// (MS-SMB2 3.2.4.2.3). The channel's signing key comes from this authentication's session
+    /// key and, for 3.1.1, from the pre-auth hash of this connection's NEGOTIATE and binding
+    /// legs (3.2.5.3.1); the server signs its final response with it, which is checked. The
+    /// new connection uses the session's tree and open; with encryption it seals with the
+    /// session's keys and its own nonces (a counter range of its own).
+    pub fn bind(&self, o: &ConnectOpts, addr: &str, index: usize) -> Result<Conn, String> {
+        if self.dialect < 0x0300 {
+            return Err("multichannel needs dialect 3.x".into());
+        }
+        let session_signer = self
+            .session_signer
+            .clone()
+            .ok_or("the session has no signing key to bind channels with")?;
+        let mut c = Conn::open(addr, self.client_guid)?;
+        let Negotiated {
+            mut preauth,
+            cipher,
+            signing_alg,
+            must_sign,
+        } = c.negotiate(o)?;
+        if c.dialect != self.dialect || cipher != self.cipher {
+            return Err(format!(
+                "channel {index} ({addr}) negotiated dialect {:#06x} / cipher {cipher:?}, the session {:#06x} / {:?}",
+                c.dialect, self.dialect, self.cipher
+            ));
+        }
+        let mut ntlm = NtlmClient::new(&o.user, &o.password, o.spnego);
+        let mut blob = ntlm.first();
+        let mut session_key = None;
+        c.session_id = self.session_id;
+        c.signer = Some(session_signer);
+        loop {
+            let req = SessionSetupRequest {
+                flags: SMB2_SESSION_FLAG_BINDING,
+                security_mode: if must_sign { 2 } else { 1 },
+                capabilities: 0,
+                channel: 0,
+                previous_session_id: 0,
+                security_buffer: Bytes::from(std::mem::take(&mut blob)),
+            };
+            let msg = c.build(Command::SESSION_SETUP, 0, |b| req.encode(b));
+            preauth.update(&msg);
+            c.send_plain(&msg)?;
+            let (h, resp) = c.recv()?;
+            match (h.status, session_key) {
+                (STATUS_MORE_PROCESSING_REQUIRED, None) => {
+                    preauth.update(&resp);
+                    let ss = SessionSetupResponse::decode(&resp)
+                        .map_err(|e| format!("SESSION_SETUP (binding): {e}"))?;
+                    let (b, key) = ntlm.second(&ss.security_buffer)?;
+                    blob = b;
+                    session_key = Some(key);
+                }
+                (STATUS_SUCCESS, Some(key)) => {
+                    let alg = SigningAlgorithm::for_dialect(c.dialect, signing_alg);
+                    let channel_key =
+                        rsmbd::crypto::derive_signing_key(c.dialect, &key, preauth.value());
+                    let signer = Signer::new(alg, &channel_key);
+                    if h.flags & flags::SIGNED == 0 || !signer.verify(&resp) {
+                        return Err(format!(
+                            "channel {index} ({addr}): the binding response is not signed with the channel's key"
+                        ));
+                    }
+                    c.signer = must_sign.then_some(signer);
+                    break;
+                }
+                (s, _) => {
+                    return Err(format!(
+                        "SESSION_SETUP binding channel {index} ({addr}) failed: {s:#010x}"
+                    ))
+                }
+            }
+        }
+        if let (Some((c2s, s2c)), Some(cipher)) = (&self.cipher_keys, self.cipher) {
+            let mut salt = [0u8; 4];
+            getrandom::getrandom(&mut salt).map_err(|e| e.to_string())?;
+            c.crypt = Some(Crypt {
+                seal: Sealer::try_new(cipher, c2s).map_err(|e| format!("{e:?}"))?,
+                open: Sealer::try_new(cipher, s2c).map_err(|e| format!("{e:?}"))?,
+                nonces: NonceGenerator::with_salt(cipher, salt, (index as u64) << 48),
+            });
+            c.signer = None;
+        }
+        c.tree_id = self.tree_id;
+        c.file_id = self.file_id;
+        c.file_size = self.file_size;
+        Ok(c)
     }
 
     fn enable_encryption(

@@ -180,6 +180,8 @@ struct Job {
     share_access: u32,
     create_attributes: u32,
     write_through: bool,
+    /// FILE_NO_COMPRESSION: a created file does not inherit its directory's compression.
+    no_compression: bool,
     cc: contexts::RequestContexts,
     open_id: u64,
     caller: acl::Caller,
@@ -254,6 +256,8 @@ fn precheck_sharing(job: &Job, access: u32) -> Result<(), NtStatus> {
     oplock::send(notices);
     drop(state);
     job.server.files.forget(key);
+    // The file is about to be cut to nothing: its ODX tokens no longer hold.
+    crate::server::odx::note_truncate(key, 0);
     r
 }
 
@@ -419,6 +423,13 @@ fn open_blocking(job: Job) -> Result<Opened, NtStatus> {
             job.server.files.forget(key);
             return Err(s);
         }
+        if job.no_compression
+            && outcome.action == vfs::CreateAction::Created
+            && stat.attributes & vfs::FILE_ATTRIBUTE_COMPRESSED != 0
+        {
+            // Best effort: the file was created; it stays compressed if this fails.
+            let _ = vfs::compress::set_compressed(&*handle, false);
+        }
         handle.stat().unwrap_or(stat)
     } else {
         stat
@@ -470,6 +481,7 @@ pub async fn handle(ctx: Ctx) -> Outcome {
                     _ = state.wait_oplock(w) => {}
                     _ = cancelled.cancelled() => {
                         reconnect::cancelled(&ctx);
+                        crate::server::replay::note_pending_create(&ctx, false);
                         return Reply::error(NtStatus::CANCELLED);
                     }
                 }
@@ -583,6 +595,7 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
         share_access: req.share_access & 7,
         create_attributes: req.file_attributes & ATTRIBUTES_SETTABLE,
         write_through: req.create_options & co::FILE_WRITE_THROUGH != 0,
+        no_compression: req.create_options & co::FILE_NO_COMPRESSION != 0,
         cc: cc.clone(),
         open_id: file_id.volatile,
         caller,
@@ -593,6 +606,11 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
         .await
         .and_then(|r| r);
     reconnect::note_in_flight(ctx, &cc, matches!(result, Err(s) if s == NtStatus::PENDING));
+    crate::server::replay::note_pending_create(
+        ctx,
+        matches!(cc.durable, Some(contexts::DurableRequest::V2(_)))
+            && matches!(result, Err(s) if s == NtStatus::PENDING),
+    );
     let o = match result {
         Ok(o) => o,
         Err(s) => {
@@ -608,6 +626,15 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
     };
     let st = o.stat;
     report_creation(&server, &tree, &o.handle.path(), o.action, st.is_dir);
+    crate::server::dir_lease::after_create(
+        &ctx.conn,
+        &tree.share.name,
+        &o.handle.path(),
+        o.action,
+        st.is_dir,
+        &o.state,
+        cc.lease.as_ref(),
+    );
     let mut contexts = contexts::response(&cc, o.maximal, st.file_id, st.dev);
     let lease_reply = slot.take_lease_reply();
     let durable = reconnect::grant(
@@ -654,6 +681,8 @@ async fn attempt(ctx: &Ctx, slot: &oplocks::WaitSlot) -> Result<Reply, NtStatus>
         // Kept for replays of this CREATE (DH2Q, MS-SMB2 3.3.5.9.10).
         server.durable.remember_reply(file_id, &body);
     }
+    // A persistent open's state is on disk before the client hears of it.
+    crate::server::persistent::save_by_id(&server, file_id, session.id, ctx.tree_id).await;
     let mut reply = Reply::ok(body);
     reply.file_id = Some(file_id);
     Ok(reply)

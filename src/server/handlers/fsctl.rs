@@ -10,10 +10,21 @@
 //! - FSCTL_IS_PATHNAME_VALID, FSCTL_FILE_LEVEL_TRIM (accepted);
 //! - FSCTL_SRV_REQUEST_RESUME_KEY, FSCTL_SRV_COPYCHUNK[_WRITE] (MS-SMB2 3.3.5.15.5/.6), in
 //!   [`copychunk`];
+//! - FSCTL_DUPLICATE_EXTENTS_TO_FILE[_EX] (MS-SMB2 3.3.5.15.17/18, block cloning by reflink)
+//!   in [`duplicate_extents`];
+//! - FSCTL_GET/SET_INTEGRITY_INFORMATION (MS-FSA 2.1.5.10.10/.33): btrfs data checksums
+//!   (on unless NOCOW) on shares whose file system has them, in [`integrity`]; elsewhere, and
+//!   _EX always, STATUS_INVALID_DEVICE_REQUEST as on NTFS (optional functionality);
+//! - FSCTL_GET/SET_COMPRESSION (MS-FSA 2.1.5.9.7/.30): the file system's compression flag
+//!   where it has one (btrfs), in [`compression`];
 //! - FSCTL_QUERY_NETWORK_INTERFACE_INFO (MS-SMB2 3.3.5.15.11) via [`network_interfaces`],
 //!   answered on any tree (IPC$ included);
 //! - everything else: STATUS_INVALID_DEVICE_REQUEST.
+mod compression;
 mod copychunk;
+mod duplicate_extents;
+mod integrity;
+mod offload;
 
 use super::files;
 use super::ioctl::ioctl_reply;
@@ -97,25 +108,24 @@ pub async fn handle(ctx: &Ctx, open: Arc<Open>, req: &IoctlRequest) -> Result<Re
         FSCTL_SRV_COPYCHUNK | FSCTL_SRV_COPYCHUNK_WRITE => {
             copychunk::copychunk(ctx, &open, req).await
         }
-        FSCTL_QUERY_NETWORK_INTERFACE_INFO => network_interfaces(ctx, req).await,
-        // No compression: files report COMPRESSION_FORMAT_NONE (as WS2016 on a file system
-        // without compression) and only NONE may be set (MS-FSA 2.1.5.9.7, 2.1.5.9.30).
-        FSCTL_GET_COMPRESSION => {
-            if req.max_output_response < 2 {
-                return Err(NtStatus::INVALID_PARAMETER);
-            }
-            out(NtStatus::SUCCESS, vec![0, 0])
+        FSCTL_DUPLICATE_EXTENTS_TO_FILE | FSCTL_DUPLICATE_EXTENTS_TO_FILE_EX => {
+            duplicate_extents::duplicate_extents(ctx, &open, req).await?;
+            out(NtStatus::SUCCESS, vec![])
         }
+        FSCTL_GET_INTEGRITY_INFORMATION => {
+            out(NtStatus::SUCCESS, integrity::get(&open, file, req).await?)
+        }
+        FSCTL_SET_INTEGRITY_INFORMATION => {
+            integrity::set(&open, file, req).await?;
+            out(NtStatus::SUCCESS, vec![])
+        }
+        FSCTL_SET_INTEGRITY_INFORMATION_EX => Err(NtStatus::INVALID_DEVICE_REQUEST),
+        FSCTL_QUERY_NETWORK_INTERFACE_INFO => network_interfaces(ctx, req).await,
+        FSCTL_OFFLOAD_READ | FSCTL_OFFLOAD_WRITE => offload::handle(ctx, &open, req).await,
+        FSCTL_GET_COMPRESSION => out(NtStatus::SUCCESS, compression::get(file, req).await?),
         FSCTL_SET_COMPRESSION => {
-            let f = req.input.get(..2).ok_or(NtStatus::INVALID_PARAMETER)?;
-            if open.granted_access & (FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES) == 0 {
-                return Err(NtStatus::ACCESS_DENIED);
-            }
-            match u16::from_le_bytes([f[0], f[1]]) {
-                0 => out(NtStatus::SUCCESS, vec![]),
-                1 | 2 => Err(NtStatus::NOT_SUPPORTED),
-                _ => Err(NtStatus::INVALID_PARAMETER),
-            }
+            compression::set(&open, file, req).await?;
+            out(NtStatus::SUCCESS, vec![])
         }
         _ => Err(NtStatus::INVALID_DEVICE_REQUEST),
     }
@@ -265,7 +275,11 @@ pub async fn network_interfaces(ctx: &Ctx, req: &IoctlRequest) -> Result<Reply, 
     let config = ctx.conn.server.clone();
     let local = ctx.conn.writer.local();
     let list = files::blocking(move || {
-        crate::server::interfaces::advertised(&config.config.interfaces, local, false)
+        let c = &config.config;
+        let rdma = crate::transport::rdma::is_listening();
+        let mut list = crate::server::interfaces::advertised(&c.interfaces, &c.listen, local, rdma);
+        crate::server::interfaces::restrict_rdma(&mut list, crate::transport::rdma::accepts);
+        list
     })
     .await?;
     if (req.max_output_response as usize) < NetworkInterfaceInfo::LEN * list.len() {

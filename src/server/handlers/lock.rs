@@ -21,11 +21,12 @@
 //!   identical non-empty ranges always overlap.
 //!
 //! - Lock sequence verification (3.3.5.14, "lock replay"): on a connection above 2.0.2 whose
-//!   server capabilities include MULTI_CHANNEL (rsmbd has no resilient or durable opens yet,
-//!   the other cases where it applies), a request whose LockSequenceIndex (1..=64) names a
-//!   Valid entry of the open's LockSequenceArray holding its LockSequenceNumber is a replay and
-//!   succeeds without doing anything; a different number invalidates the entry. A request that
-//!   succeeds records its number in the entry. Index 0 or beyond 64 is never checked.
+//!   server capabilities include MULTI_CHANNEL (the spec also applies it to durable, persistent
+//!   and resilient opens on any dialect; rsmbd does not yet on a 2.1 connection), a request
+//!   whose LockSequenceIndex (1..=64) names a Valid entry of the open's LockSequenceArray
+//!   holding its LockSequenceNumber is a replay and succeeds without doing anything; a
+//!   different number invalidates the entry. A request that succeeds records its number in
+//!   the entry. Index 0 or beyond 64 is never checked.
 use super::{bad_request, body_of, files};
 use crate::server::dispatch::{Cancel, Ctx, Outcome, PendingOp, Reply};
 use crate::server::file_state::{ByteLock, FileState, FileStateInner};
@@ -249,7 +250,14 @@ pub async fn handle(ctx: Ctx) -> Outcome {
         Ok(Some((open, state, range, seq))) => {
             Outcome::Pending(wait_for_lock(&ctx, open, state, range, seq))
         }
-        Ok(None) => Outcome::Reply(ok_reply()),
+        Ok(None) => {
+            // A persistent open's locks are on disk before the client hears of them.
+            if let Ok(req) = LockRequest::decode(&ctx.msg) {
+                let server = ctx.conn.server.clone();
+                crate::server::persistent::save_lock_change(&server, &ctx, req.file_id).await;
+            }
+            Outcome::Reply(ok_reply())
+        }
         Err(s) => Outcome::Reply(Reply::error(s)),
     }
 }
@@ -352,6 +360,7 @@ fn wait_for_lock(
             };
             if locked {
                 state.break_read_caching(id.volatile);
+                crate::server::persistent::save(&server, &open).await;
                 return ok_reply();
             }
             tokio::select! {

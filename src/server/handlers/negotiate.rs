@@ -123,8 +123,13 @@ fn negotiate(
         .ok_or(NtStatus::NOT_SUPPORTED)?;
     let mut caps = 0;
     if dialect >= 0x0210 {
-        // Leases: MS-SMB2 3.3.5.4 (no DIRECTORY_LEASING: directories get no lease).
+        // Leases: MS-SMB2 3.3.5.4.
         caps |= SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_LEASING;
+    }
+    caps |= crate::server::persistent::global_capabilities(&conn.server, dialect);
+    if crate::server::dir_lease::offered(&conn.server, dialect) {
+        // Directory leases (MS-SMB2 3.3.5.4, 3.3.5.9.11; src/server/dir_lease.rs).
+        caps |= crate::wire::negotiate::SMB2_GLOBAL_CAP_DIRECTORY_LEASING;
     }
     if dialect >= 0x0300 && cfg.multichannel {
         // Session binding (MS-SMB2 3.3.5.5.2) is accepted.

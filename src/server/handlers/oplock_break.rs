@@ -20,6 +20,8 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
             let level = f
                 .state
                 .acknowledge_oplock(open.file_id.volatile, ack.oplock_level.0)?;
+            // A persistent open's new level is on disk before the answer.
+            crate::server::persistent::save(&ctx.conn.server, &open).await;
             Ok(Reply::ok(body_of(|b| {
                 OplockBreak {
                     oplock_level: OplockLevel(level),
@@ -37,6 +39,7 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
                 .map(|n| n.client_guid.0)
                 .ok_or(NtStatus::INVALID_PARAMETER)?;
             lease::acknowledge(&(guid, ack.lease_key), ack.lease_state)?;
+            crate::server::persistent::save_lease(&ctx.conn.server, guid, ack.lease_key).await;
             Ok(Reply::ok(body_of(|b| {
                 LeaseBreakAck {
                     flags: 0,

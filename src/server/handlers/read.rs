@@ -8,11 +8,12 @@
 //! Length, is STATUS_END_OF_FILE. Data in the page cache is read right away with a
 //! non-blocking `preadv2(RWF_NOWAIT)`; the rest on the blocking pool. It goes out as [`Reply::data`], after a body encoded with
 //! [`ReadResponse::encode_header_only`].
-use super::{bad_request, body_of, files, pipe};
+use super::{bad_request, files, pipe};
 use crate::server::dispatch::{Ctx, Reply};
+use crate::transport::pool;
 use crate::wire::create::access_mask as am;
 use crate::wire::read::{Channel, ReadRequest, ReadResponse};
-use crate::wire::{Bytes, NtStatus};
+use crate::wire::{Bytes, BytesMut, NtStatus};
 
 /// Largest offset a file position may reach (MS-FSA: offsets are signed 64-bit).
 pub const MAX_FILE_OFFSET: u64 = i64::MAX as u64;
@@ -37,7 +38,13 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     if f.is_dir {
         return Err(NtStatus::INVALID_DEVICE_REQUEST);
     }
-    if req.channel != Channel::NONE || req.length > max_io_size(&ctx) {
+    // SMB Direct: RDMA channels carry the client's buffer descriptors (transport::smbd).
+    let rdma = crate::transport::smbd::placement::channel(
+        ctx.conn.writer.kind(),
+        req.channel,
+        &req.read_channel_info,
+    )?;
+    if (req.channel != Channel::NONE && rdma.is_none()) || req.length > max_io_size(&ctx) {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     let length = u64::from(req.length);
@@ -55,7 +62,9 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     }
     let h = f.handle.clone();
     let (offset, len) = (req.offset, req.length as usize);
-    let mut buf = vec![0u8; len];
+    // The data buffer is a recycled one (it goes back to the pool once sent).
+    let mut buf = pool::take(len);
+    buf.resize(len, 0);
     // Cached data is read right here, without a trip to the blocking pool (RWF_NOWAIT never
     // blocks); whatever is not cached, or a short count near end of file, goes to the pool.
     let mut n = match h.try_read_at(&mut buf, offset) {
@@ -63,7 +72,7 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
         None => 0,
     };
     if n < len {
-        (buf, n) = files::blocking(move || -> Result<(Vec<u8>, usize), NtStatus> {
+        (buf, n) = files::blocking(move || -> Result<(BytesMut, usize), NtStatus> {
             while n < len {
                 match h.read_at(&mut buf[n..], offset + n as u64) {
                     Ok(0) => break,
@@ -76,22 +85,24 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
         .await??;
     }
     buf.truncate(n);
-    let data = buf;
-    let n = data.len();
     if n < req.minimum_count as usize || (n == 0 && len > 0) {
+        pool::give(buf);
         return Err(NtStatus::END_OF_FILE);
     }
     f.position
         .store(offset + n as u64, std::sync::atomic::Ordering::Relaxed);
-    let body = body_of(|b| {
-        ReadResponse {
-            data_remaining: 0,
-            flags: 0,
-            data: Bytes::new(),
-        }
-        .encode_header_only(b, n as u32)
-    });
+    if let Some(ch) = rdma {
+        let body = crate::transport::smbd::placement::push_read(&*ctx.conn.writer, ch, &buf);
+        return Ok(Reply::ok(body.await?));
+    }
+    let mut body = pool::take(32);
+    ReadResponse {
+        data_remaining: 0,
+        flags: 0,
+        data: Bytes::new(),
+    }
+    .encode_header_only(&mut body, n as u32);
     let mut reply = Reply::ok(body);
-    reply.data = Bytes::from(data);
+    reply.data = buf.freeze();
     Ok(reply)
 }

@@ -56,7 +56,7 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
         TreeConnectResponse {
             share_type,
             share_flags,
-            capabilities: 0,
+            capabilities: crate::server::persistent::share_capabilities(&share, dialect),
             maximal_access,
         }
         .encode(b)

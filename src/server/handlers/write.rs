@@ -16,7 +16,7 @@
 //! FileBasicInformation or CLOSE), later writes at CLOSE, none while the open froze it.
 use super::info::times;
 use super::read::{max_io_size, MAX_FILE_OFFSET};
-use super::{bad_request, body_of, files, pipe};
+use super::{bad_request, files, pipe};
 use crate::server::dispatch::{Ctx, Reply};
 use crate::wire::create::access_mask as am;
 use crate::wire::read::Channel;
@@ -54,13 +54,28 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     if f.is_dir {
         return Err(NtStatus::INVALID_DEVICE_REQUEST);
     }
-    if req.channel != Channel::NONE || req.data.len() > max_io_size(&ctx) as usize {
+    // SMB Direct: RDMA channels carry the client's buffer descriptors (transport::smbd).
+    let rdma = crate::transport::smbd::placement::channel(
+        ctx.conn.writer.kind(),
+        req.channel,
+        &req.write_channel_info,
+    )?;
+    let rdma_len = rdma.as_ref().map_or(0, |_| req.remaining_bytes as usize);
+    if (req.channel != Channel::NONE && rdma.is_none())
+        || req.data.len().max(rdma_len) > max_io_size(&ctx) as usize
+    {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     let granted = open.granted_access;
     if granted & (am::FILE_WRITE_DATA | am::FILE_APPEND_DATA) == 0 {
         return Err(NtStatus::ACCESS_DENIED);
     }
+    let req = match rdma {
+        Some(ch) => {
+            crate::transport::smbd::placement::pull_write(&*ctx.conn.writer, ch, req).await?
+        }
+        None => req,
+    };
     let append = granted & am::FILE_WRITE_DATA == 0;
     let length = req.data.len() as u64;
     if !append {
@@ -128,22 +143,25 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
         times::after_change(f, id, base, times::Change::Write);
     }
     f.position.store(end, std::sync::atomic::Ordering::Relaxed);
-    crate::server::notify_bus::report(
-        &ctx.conn.server,
-        &open.tree.share.name,
-        &f.handle.path(),
-        crate::wire::change_notify::notify_action::FILE_ACTION_MODIFIED,
-        crate::wire::change_notify::completion_filter::FILE_NOTIFY_CHANGE_LAST_WRITE,
-    );
-    Ok(Reply::ok(body_of(|b| {
-        WriteResponse {
-            count: written as u32,
-            remaining: 0,
-            write_channel_info_offset: 0,
-            write_channel_info_length: 0,
-        }
-        .encode(b)
-    })))
+    if ctx.conn.server.notify.is_watched() {
+        // The path is built only when some directory is watched.
+        crate::server::notify_bus::report(
+            &ctx.conn.server,
+            &open.tree.share.name,
+            &f.handle.path(),
+            crate::wire::change_notify::notify_action::FILE_ACTION_MODIFIED,
+            crate::wire::change_notify::completion_filter::FILE_NOTIFY_CHANGE_LAST_WRITE,
+        );
+    }
+    let mut body = crate::transport::pool::take(32);
+    WriteResponse {
+        count: written as u32,
+        remaining: 0,
+        write_channel_info_offset: 0,
+        write_channel_info_length: 0,
+    }
+    .encode(&mut body);
+    Ok(Reply::ok(body))
 }
 
 #[cfg(test)]

@@ -18,7 +18,11 @@
 //!   STATUS_DUPLICATE_OBJECTID. An AppInstanceId (3.3.5.9.13) closes the durable opens of the
 //!   same file made with it under another CreateGuid (a clustered application failing over).
 //! - [`grant`]: DHnQ / DH2Q are granted with a batch oplock or a lease with HANDLE caching
-//!   (3.3.5.9.6, 3.3.5.9.10), never persistent.
+//!   (3.3.5.9.6, 3.3.5.9.10). A DH2Q with SMB2_DHANDLE_FLAG_PERSISTENT on a continuously
+//!   available share is granted whatever the caching, as a persistent open (Open.IsPersistent;
+//!   the response carries the PERSISTENT flag), whose state [`crate::server::persistent`]
+//!   keeps across a restart of the server; its DH2C reconnect is the one above, and the
+//!   record is written again after it.
 use super::contexts::{self, DurableRequest, Reconnect, RequestContexts};
 use crate::server::dispatch::{Ctx, Reply};
 use crate::server::durable::{self, Durable, Version};
@@ -224,7 +228,16 @@ pub(super) async fn reconnect(
     durable::rebind(&f.state, old.file_id.volatile, &ctx.conn, session.id);
     drop(old);
     server.opens.insert(open.clone());
-    tracing::debug!(file_id = ?open.file_id, "durable open reconnected");
+    if server
+        .durable
+        .get(open.file_id)
+        .is_some_and(|d| d.persistent)
+    {
+        tracing::info!(file_id = ?open.file_id, share = %open.tree.share.name, name = %open.name, "persistent handle reclaimed");
+    } else {
+        tracing::debug!(file_id = ?open.file_id, "durable open reconnected");
+    }
+    crate::server::persistent::save(&server, &open).await;
     match existing_open_reply(&open, Vec::new()).await {
         Ok(reply) => Ok(reply),
         Err(s) => {
@@ -413,6 +426,15 @@ pub(super) fn grant(
         oplock::LEASE => lease_state.is_some_and(|s| s & crate::server::lease::HANDLE != 0),
         _ => false,
     };
+    // MS-SMB2 3.3.5.9.10: PERSISTENT on a CA share (3.x only: the context is dropped below).
+    let persistent = match req {
+        DurableRequest::V2(r) => {
+            r.flags & crate::wire::create_contexts::durable_flags::PERSISTENT != 0
+                && tree.share.config.continuous_availability
+        }
+        DurableRequest::V1 => false,
+    };
+    let eligible = eligible || persistent;
     let limits = &server.config.limits;
     let default = std::time::Duration::from_secs(limits.durable_timeout_secs);
     let max = std::time::Duration::from_secs(limits.durable_max_timeout_secs).max(default);
@@ -433,17 +455,29 @@ pub(super) fn grant(
     } else {
         None
     };
-    server.durable.insert(Durable::new(
-        file_id,
-        version,
-        timeout,
-        user_of(session).unwrap_or_default(),
-        client_guid(ctx),
-        lease_key,
-        tree.share.name.clone(),
-        name.to_string(),
-        cc.app_instance_id,
-        eligible,
-    ));
+    server.durable.insert(
+        Durable::new(
+            file_id,
+            version,
+            timeout,
+            user_of(session).unwrap_or_default(),
+            client_guid(ctx),
+            lease_key,
+            tree.share.name.clone(),
+            name.to_string(),
+            cc.app_instance_id,
+            eligible,
+        )
+        .with_persistent(persistent),
+    );
+    if persistent {
+        return Some(
+            crate::wire::create_contexts::CreateDurableHandleResponseV2 {
+                timeout: ms(timeout),
+                flags: crate::wire::create_contexts::durable_flags::PERSISTENT,
+            }
+            .to_context(),
+        );
+    }
     eligible.then(|| contexts::durable_response(&req, ms(timeout)))
 }

@@ -4,7 +4,8 @@
 //! What is advertised is what the backend does: FILE_CASE_PRESERVED_NAMES,
 //! FILE_UNICODE_ON_DISK, FILE_PERSISTENT_ACLS (descriptors are stored), hard links, and only
 //! when the file system allows them FILE_SUPPORTS_SPARSE_FILES, FILE_NAMED_STREAMS,
-//! FILE_SUPPORTS_EXTENDED_ATTRIBUTES and FILE_SUPPORTS_BLOCK_REFCOUNTING (reflink);
+//! FILE_SUPPORTS_EXTENDED_ATTRIBUTES, FILE_SUPPORTS_BLOCK_REFCOUNTING (reflink) and
+//! FILE_FILE_COMPRESSION (FS_COMPR_FL settable, btrfs);
 //! FILE_CASE_SENSITIVE_SEARCH only on a case-sensitive share. The file system name is "NTFS",
 //! which clients key their feature use on (as Samba does). The volume label is the share name.
 use super::{file_of, vfs_of, Answer};
@@ -49,6 +50,12 @@ pub fn fs_attributes(info: &FsInfo, case_insensitive: bool, read_only: bool) -> 
     }
     if c.reflink {
         a |= FILE_SUPPORTS_BLOCK_REFCOUNTING;
+    }
+    if c.compression {
+        a |= FILE_FILE_COMPRESSION;
+    }
+    if c.integrity {
+        a |= FILE_SUPPORT_INTEGRITY_STREAMS;
     }
     if read_only {
         a |= FILE_READ_ONLY_VOLUME;
@@ -134,12 +141,16 @@ pub async fn query(ctx: &Ctx, open: &Open, req: &QueryInfoRequest) -> Result<Ans
         }
         C::FILE_FS_SECTOR_SIZE_INFORMATION => {
             let phys = u32::try_from(unit).unwrap_or(4096);
+            let mut flags = SSINFO_FLAGS_ALIGNED_DEVICE | SSINFO_FLAGS_PARTITION_ALIGNED_ON_DEVICE;
+            if info.capabilities.trim {
+                flags |= SSINFO_FLAGS_TRIM_ENABLED;
+            }
             FileFsSectorSizeInformation {
                 logical_bytes_per_sector: bps,
                 physical_bytes_per_sector_for_atomicity: phys,
                 physical_bytes_per_sector_for_performance: phys,
                 file_system_effective_physical_bytes_per_sector_for_atomicity: phys,
-                flags: SSINFO_FLAGS_ALIGNED_DEVICE | SSINFO_FLAGS_PARTITION_ALIGNED_ON_DEVICE,
+                flags,
                 byte_offset_for_sector_alignment: 0,
                 byte_offset_for_partition_alignment: 0,
             }
@@ -205,5 +216,35 @@ mod tests {
         assert_ne!(a & FILE_READ_ONLY_VOLUME, 0);
         info.block_size = 4096;
         assert_eq!(units(&info), (8, 512, 4096));
+    }
+
+    #[test]
+    fn compression_only_when_probed() {
+        use fs_attributes::*;
+        let mut info = FsInfo::default();
+        assert_eq!(
+            fs_attributes(&info, false, false) & FILE_FILE_COMPRESSION,
+            0
+        );
+        info.capabilities.compression = true;
+        assert_ne!(
+            fs_attributes(&info, false, false) & FILE_FILE_COMPRESSION,
+            0
+        );
+    }
+
+    #[test]
+    fn integrity_only_when_probed() {
+        use fs_attributes::*;
+        let mut info = FsInfo::default();
+        assert_eq!(
+            fs_attributes(&info, false, false) & FILE_SUPPORT_INTEGRITY_STREAMS,
+            0
+        );
+        info.capabilities.integrity = true;
+        assert_ne!(
+            fs_attributes(&info, false, false) & FILE_SUPPORT_INTEGRITY_STREAMS,
+            0
+        );
     }
 }

@@ -1,0 +1,123 @@
+//! Recycled message buffers, so the READ/WRITE path allocates nothing per request in steady
+//! state (issue 6): receive buffers, response messages and READ data come from here and go
+//! back here once their last reference is gone (after the send).
+//!
+//! The pools are per thread (no locking) and bounded: a buffer taken on one worker thread and
+//! given back on another simply joins that thread's pool, and one given back to a full pool
+//! is freed. Two size classes: small (response headers and bodies, up to [`SMALL`] bytes of
+//! capacity) and large (receive buffers and data, up to [`LARGE_MAX`]).
+use bytes::{Bytes, BytesMut};
+use std::cell::RefCell;
+
+/// Capacity of a small buffer.
+pub const SMALL: usize = 512;
+/// Capacity a large buffer is allocated with at least.
+pub const LARGE: usize = 64 * 1024 + 512;
+/// Largest capacity kept; bigger buffers are freed instead of pooled.
+pub const LARGE_MAX: usize = 1024 * 1024 + 4096;
+/// Buffers kept per class and thread.
+const KEEP_SMALL: usize = 256;
+const KEEP_LARGE: usize = 64;
+
+struct Pools {
+    small: Vec<BytesMut>,
+    large: Vec<BytesMut>,
+}
+
+thread_local! {
+    static POOLS: RefCell<Pools> = const {
+        RefCell::new(Pools {
+            small: Vec::new(),
+            large: Vec::new(),
+        })
+    };
+}
+
+/// An empty buffer with room for at least `cap` bytes, recycled when one is at hand.
+pub fn take(cap: usize) -> BytesMut {
+    let got = POOLS
+        .try_with(|p| {
+            let mut p = p.borrow_mut();
+            if cap <= SMALL {
+                p.small.pop()
+            } else if cap <= LARGE {
+                p.large.pop()
+            } else {
+                let i = p.large.iter().position(|b| b.capacity() >= cap)?;
+                Some(p.large.swap_remove(i))
+            }
+        })
+        .ok()
+        .flatten();
+    match got {
+        Some(b) => b,
+        None => fresh(if cap <= SMALL { SMALL } else { cap.max(LARGE) }),
+    }
+}
+
+/// A new buffer, already in the shared representation: freezing it and turning the frozen
+/// `Bytes` back into a `BytesMut` ([`give_bytes`]) then allocate nothing (a plain `Vec`-backed
+/// buffer would get a fresh shared header each time it is frozen).
+fn fresh(cap: usize) -> BytesMut {
+    let mut b = BytesMut::with_capacity(cap);
+    drop(b.split_to(0));
+    b
+}
+
+/// Gives a buffer back (emptied). Buffers of other sizes, or still shared, are just dropped.
+pub fn give(mut b: BytesMut) {
+    if b.capacity() > LARGE_MAX {
+        return;
+    }
+    b.clear();
+    // Moves the region back to the start of its allocation when nothing else uses it (no
+    // copy, no allocation); a buffer that cannot offer a whole class's room is dropped.
+    let large = b.try_reclaim(LARGE);
+    if !large && !b.try_reclaim(SMALL) {
+        return;
+    }
+    let _ = POOLS.try_with(|p| {
+        let mut p = p.borrow_mut();
+        if large {
+            if p.large.len() < KEEP_LARGE {
+                p.large.push(b);
+            }
+        } else if p.small.len() < KEEP_SMALL {
+            p.small.push(b);
+        }
+    });
+}
+
+/// Gives back the buffer behind `b` if this was its last reference.
+pub fn give_bytes(b: Bytes) {
+    if b.is_empty() {
+        return;
+    }
+    if let Ok(m) = b.try_into_mut() {
+        give(m);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_come_back() {
+        let mut b = take(100);
+        assert!(b.capacity() >= SMALL);
+        b.extend_from_slice(b"hello");
+        let p = b.as_ptr();
+        let f = b.freeze();
+        let g = f.clone();
+        give_bytes(f); // still shared: not pooled
+        give_bytes(g);
+        let again = take(10);
+        assert_eq!(again.as_ptr(), p);
+        assert!(again.is_empty());
+        let big = take(8192);
+        assert!(big.capacity() >= 8192);
+        give(big);
+        assert!(take(70_000).capacity() >= 70_000);
+    }
+}

@@ -1,0 +1,410 @@
+//! [`Verbs`] over a real queue pair (libibverbs through `rdma-sys`): protection domain,
+//! one completion queue with a completion channel, an RC queue pair created by rdma_cm,
+//! and registered memory: a pool of receive buffers and a pool of send buffers registered
+//! once per connection; RDMA Read/Write buffers are registered per operation.
+use crate::transport::smbd::verbs::{Completion, Remote, Verbs};
+use bytes::Bytes;
+use rdma_sys::*;
+use std::collections::HashMap;
+use std::io;
+use std::ptr;
+
+/// Send buffers per connection (sends in flight at most; credits keep it far lower).
+pub const SEND_SLOTS: usize = 512;
+/// Size of one send buffer (MaxSendSize is 1364 at most here; the negotiate response 32).
+pub const SEND_SLOT: usize = 2048;
+/// Send queue depth: sends plus RDMA Reads/Writes in flight.
+pub const MAX_SEND_WR: u32 = 1024;
+
+fn last_err(what: &str) -> io::Error {
+    let e = io::Error::last_os_error();
+    io::Error::new(e.kind(), format!("{what}: {e}"))
+}
+
+/// A registered buffer carved into equal slots.
+struct Pool {
+    buf: Box<[u8]>,
+    mr: *mut ibv_mr,
+    slot: usize,
+    free: Vec<usize>,
+}
+
+impl Pool {
+    /// # Safety
+    /// `pd` is a live protection domain.
+    unsafe fn new(pd: *mut ibv_pd, slots: usize, slot: usize) -> io::Result<Pool> {
+        let mut buf = vec![0u8; slots * slot].into_boxed_slice();
+        let mr = ibv_reg_mr(
+            pd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            ibv_access_flags::IBV_ACCESS_LOCAL_WRITE.0 as i32,
+        );
+        if mr.is_null() {
+            return Err(last_err("ibv_reg_mr"));
+        }
+        Ok(Pool {
+            buf,
+            mr,
+            slot,
+            free: (0..slots).rev().collect(),
+        })
+    }
+
+    fn sge(&mut self, i: usize, len: usize) -> ibv_sge {
+        ibv_sge {
+            addr: self.buf[i * self.slot..].as_mut_ptr() as u64,
+            length: len as u32,
+            // SAFETY: `mr` stays registered while the pool lives.
+            lkey: unsafe { (*self.mr).lkey },
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if !self.mr.is_null() {
+            // SAFETY: registered in `new`, deregistered once here.
+            unsafe { ibv_dereg_mr(self.mr) };
+        }
+    }
+}
+
+/// An RDMA Read/Write in flight: its own registered buffer.
+struct RwBuf {
+    buf: Box<[u8]>,
+    mr: *mut ibv_mr,
+    read: bool,
+}
+
+impl Drop for RwBuf {
+    fn drop(&mut self) {
+        // SAFETY: registered when created, deregistered once here.
+        unsafe { ibv_dereg_mr(self.mr) };
+    }
+}
+
+/// The verbs of one accepted connection; owns its PD, CQ, completion channel and QP.
+pub struct IbVerbs {
+    id: *mut rdma_cm_id,
+    pd: *mut ibv_pd,
+    comp: *mut ibv_comp_channel,
+    cq: *mut ibv_cq,
+    recv: Pool,
+    send: Pool,
+    recv_wr: HashMap<u64, usize>,
+    send_wr: HashMap<u64, usize>,
+    rw: HashMap<u64, RwBuf>,
+    unacked_events: u32,
+}
+
+// SAFETY: the verbs objects are used from one thread at a time (the connection's thread);
+// libibverbs objects may be used from any thread.
+unsafe impl Send for IbVerbs {}
+
+impl IbVerbs {
+    /// Sets up PD, completion channel, CQ and QP on a connect-request `id`, with
+    /// `recv_slots` receive buffers of `recv_size` bytes.
+    ///
+    /// # Safety
+    /// `id` is a live rdma_cm id from a connect request, owned by the caller from now on
+    /// through the returned value (which destroys it on drop), also on error.
+    pub unsafe fn new(
+        id: *mut rdma_cm_id,
+        recv_slots: usize,
+        recv_size: usize,
+    ) -> io::Result<IbVerbs> {
+        let ctx = (*id).verbs;
+        let pd = ibv_alloc_pd(ctx);
+        if pd.is_null() {
+            rdma_destroy_id(id);
+            return Err(last_err("ibv_alloc_pd"));
+        }
+        let comp = ibv_create_comp_channel(ctx);
+        let cqe = (recv_slots as i32) + MAX_SEND_WR as i32 + 16;
+        let cq = if comp.is_null() {
+            ptr::null_mut()
+        } else {
+            ibv_create_cq(ctx, cqe, ptr::null_mut(), comp, 0)
+        };
+        // From here on, Drop cleans up whatever was created.
+        let mut v = IbVerbs {
+            id,
+            pd,
+            comp,
+            cq,
+            recv: Pool::empty(),
+            send: Pool::empty(),
+            recv_wr: HashMap::new(),
+            send_wr: HashMap::new(),
+            rw: HashMap::new(),
+            unacked_events: 0,
+        };
+        if comp.is_null() || cq.is_null() {
+            return Err(last_err("ibv_create_cq"));
+        }
+        v.recv = Pool::new(pd, recv_slots, recv_size)?;
+        v.send = Pool::new(pd, SEND_SLOTS, SEND_SLOT)?;
+        let mut attr: ibv_qp_init_attr = std::mem::zeroed();
+        attr.send_cq = cq;
+        attr.recv_cq = cq;
+        attr.qp_type = ibv_qp_type::IBV_QPT_RC;
+        attr.cap.max_send_wr = MAX_SEND_WR;
+        attr.cap.max_recv_wr = recv_slots as u32;
+        attr.cap.max_send_sge = 1;
+        attr.cap.max_recv_sge = 1;
+        if rdma_create_qp(id, pd, &mut attr) != 0 {
+            return Err(last_err("rdma_create_qp"));
+        }
+        if ibv_req_notify_cq(cq, 0) != 0 {
+            return Err(last_err("ibv_req_notify_cq"));
+        }
+        let fd = (*comp).fd;
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+        v.unacked_events = 0;
+        Ok(v)
+    }
+
+    /// The completion channel's file descriptor (readable when completions wait).
+    pub fn comp_fd(&self) -> i32 {
+        // SAFETY: `comp` lives as long as self.
+        unsafe { (*self.comp).fd }
+    }
+
+    /// Consumes a completion-channel event (if any) and re-arms notification; call when
+    /// [`IbVerbs::comp_fd`] is readable, then poll.
+    pub fn rearm(&mut self) {
+        // SAFETY: channel and CQ are live; events are acknowledged in batches.
+        unsafe {
+            let mut cq = ptr::null_mut();
+            let mut ctx = ptr::null_mut();
+            while ibv_get_cq_event(self.comp, &mut cq, &mut ctx) == 0 {
+                self.unacked_events += 1;
+            }
+            if self.unacked_events > 0 {
+                ibv_ack_cq_events(self.cq, self.unacked_events);
+                self.unacked_events = 0;
+            }
+            ibv_req_notify_cq(self.cq, 0);
+        }
+    }
+
+    /// The rdma_cm id.
+    pub fn id(&self) -> *mut rdma_cm_id {
+        self.id
+    }
+
+    fn post(&mut self, wr: &mut ibv_send_wr) -> io::Result<()> {
+        let mut bad = ptr::null_mut();
+        // SAFETY: the QP is live; `wr` and its SGE point at registered memory that stays
+        // alive until the completion (pools and RwBufs are owned by self).
+        let rc = unsafe { ibv_post_send((*self.id).qp, wr, &mut bad) };
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        Ok(())
+    }
+
+    fn rw_wr(
+        &mut self,
+        wr_id: u64,
+        remote: Remote,
+        read: bool,
+        data: Option<&[u8]>,
+    ) -> io::Result<()> {
+        let mut buf = vec![0u8; remote.len as usize].into_boxed_slice();
+        if let Some(d) = data {
+            buf.copy_from_slice(d);
+        }
+        // SAFETY: the PD is live; the buffer is owned by the RwBuf, which deregisters it.
+        let mr = unsafe {
+            ibv_reg_mr(
+                self.pd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                ibv_access_flags::IBV_ACCESS_LOCAL_WRITE.0 as i32,
+            )
+        };
+        if mr.is_null() {
+            return Err(last_err("ibv_reg_mr"));
+        }
+        let mut rb = RwBuf { buf, mr, read };
+        let mut sge = ibv_sge {
+            addr: rb.buf.as_mut_ptr() as u64,
+            length: remote.len,
+            // SAFETY: just registered.
+            lkey: unsafe { (*mr).lkey },
+        };
+        // SAFETY: plain C struct; all-zero is a valid initial value.
+        let mut wr: ibv_send_wr = unsafe { std::mem::zeroed() };
+        wr.wr_id = wr_id;
+        wr.sg_list = &mut sge;
+        wr.num_sge = 1;
+        wr.opcode = if read {
+            ibv_wr_opcode::IBV_WR_RDMA_READ
+        } else {
+            ibv_wr_opcode::IBV_WR_RDMA_WRITE
+        };
+        wr.send_flags = ibv_send_flags::IBV_SEND_SIGNALED.0;
+        wr.wr.rdma = rdma_t {
+            remote_addr: remote.addr,
+            rkey: remote.token,
+        };
+        self.post(&mut wr)?;
+        self.rw.insert(wr_id, rb);
+        Ok(())
+    }
+}
+
+impl Verbs for IbVerbs {
+    fn post_recv(&mut self, wr_id: u64, len: usize) -> io::Result<()> {
+        let slot = self.recv.free.pop().ok_or(io::ErrorKind::OutOfMemory)?;
+        let mut sge = self.recv.sge(slot, len.min(self.recv.slot));
+        let mut wr = ibv_recv_wr {
+            wr_id,
+            next: ptr::null_mut(),
+            sg_list: &mut sge,
+            num_sge: 1,
+        };
+        let mut bad = ptr::null_mut();
+        // SAFETY: the QP is live and the slot's memory is registered and owned by self.
+        let rc = unsafe { ibv_post_recv((*self.id).qp, &mut wr, &mut bad) };
+        if rc != 0 {
+            self.recv.free.push(slot);
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        self.recv_wr.insert(wr_id, slot);
+        Ok(())
+    }
+
+    fn post_send(&mut self, wr_id: u64, packet: &[u8], invalidate: Option<u32>) -> io::Result<()> {
+        if packet.len() > self.send.slot {
+            return Err(io::ErrorKind::InvalidInput.into());
+        }
+        let slot = self.send.free.pop().ok_or(io::ErrorKind::OutOfMemory)?;
+        let off = slot * self.send.slot;
+        self.send.buf[off..off + packet.len()].copy_from_slice(packet);
+        let mut sge = self.send.sge(slot, packet.len());
+        // SAFETY: plain C struct; all-zero is a valid initial value.
+        let mut wr: ibv_send_wr = unsafe { std::mem::zeroed() };
+        wr.wr_id = wr_id;
+        wr.sg_list = &mut sge;
+        wr.num_sge = 1;
+        wr.send_flags = ibv_send_flags::IBV_SEND_SIGNALED.0;
+        match invalidate {
+            Some(t) => {
+                wr.opcode = ibv_wr_opcode::IBV_WR_SEND_WITH_INV;
+                wr.imm_data_invalidated_rkey_union.invalidated_rkey = t;
+            }
+            None => wr.opcode = ibv_wr_opcode::IBV_WR_SEND,
+        }
+        if let Err(e) = self.post(&mut wr) {
+            self.send.free.push(slot);
+            return Err(e);
+        }
+        self.send_wr.insert(wr_id, slot);
+        Ok(())
+    }
+
+    fn rdma_read(&mut self, wr_id: u64, remote: Remote) -> io::Result<()> {
+        self.rw_wr(wr_id, remote, true, None)
+    }
+
+    fn rdma_write(&mut self, wr_id: u64, remote: Remote, data: &[u8]) -> io::Result<()> {
+        if data.len() != remote.len as usize {
+            return Err(io::ErrorKind::InvalidInput.into());
+        }
+        self.rw_wr(wr_id, remote, false, Some(data))
+    }
+
+    fn poll(&mut self, out: &mut Vec<Completion>) -> io::Result<()> {
+        // SAFETY: plain C struct; all-zero is a valid initial value.
+        let mut wcs: [ibv_wc; 32] = unsafe { std::mem::zeroed() };
+        loop {
+            // SAFETY: the CQ is live; `wcs` has room for 32 entries.
+            let n = unsafe { ibv_poll_cq(self.cq, 32, wcs.as_mut_ptr()) };
+            if n < 0 {
+                return Err(io::Error::other("ibv_poll_cq failed"));
+            }
+            for wc in &wcs[..n as usize] {
+                let ok = wc.status == ibv_wc_status::IBV_WC_SUCCESS;
+                let wr_id = wc.wr_id;
+                let c = if let Some(slot) = self.recv_wr.remove(&wr_id) {
+                    self.recv.free.push(slot);
+                    let len = (wc.byte_len as usize).min(self.recv.slot);
+                    let off = slot * self.recv.slot;
+                    ok.then(|| Completion::Recv {
+                        wr_id,
+                        data: Bytes::copy_from_slice(&self.recv.buf[off..off + len]),
+                    })
+                } else if let Some(slot) = self.send_wr.remove(&wr_id) {
+                    self.send.free.push(slot);
+                    ok.then_some(Completion::Send { wr_id })
+                } else if let Some(rb) = self.rw.remove(&wr_id) {
+                    ok.then(|| {
+                        if rb.read {
+                            Completion::Read {
+                                wr_id,
+                                data: Bytes::copy_from_slice(&rb.buf),
+                            }
+                        } else {
+                            Completion::Write { wr_id }
+                        }
+                    })
+                } else {
+                    continue;
+                };
+                out.push(c.unwrap_or_else(|| Completion::Failed {
+                    wr_id,
+                    reason: format!("work completion status {}", wc.status),
+                }));
+            }
+            if (n as usize) < wcs.len() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Drop for IbVerbs {
+    fn drop(&mut self) {
+        // SAFETY: each object was created by `new` and is destroyed once, QP first.
+        unsafe {
+            if !(*self.id).qp.is_null() {
+                rdma_destroy_qp(self.id);
+            }
+            self.rw.clear();
+            if self.unacked_events > 0 && !self.cq.is_null() {
+                ibv_ack_cq_events(self.cq, self.unacked_events);
+            }
+            if !self.cq.is_null() {
+                ibv_destroy_cq(self.cq);
+            }
+            if !self.comp.is_null() {
+                ibv_destroy_comp_channel(self.comp);
+            }
+        }
+        // The pools deregister their memory when dropped, before the PD goes.
+        let pd = self.pd;
+        let id = self.id;
+        self.recv = Pool::empty();
+        self.send = Pool::empty();
+        // SAFETY: nothing registered on the PD remains.
+        unsafe {
+            ibv_dealloc_pd(pd);
+            rdma_destroy_id(id);
+        }
+    }
+}
+
+impl Pool {
+    fn empty() -> Pool {
+        Pool {
+            buf: Box::new([]),
+            mr: ptr::null_mut(),
+            slot: 1,
+            free: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+"""A python smbprotocol connection, session and tree connect for tests that send requests
+smbprotocol has no call for (raw FSCTLs, info classes): one place for the plumbing."""
+import struct
+import uuid
+
+from smbprotocol.connection import Connection, Dialects
+from smbprotocol.exceptions import SMBResponseException
+from smbprotocol.ioctl import IOCTLFlags, SMB2IOCTLRequest, SMB2IOCTLResponse
+from smbprotocol.open import (CreateDisposition, CreateOptions, FilePipePrinterAccessMask,
+                              ImpersonationLevel, Open, ShareAccess, SMB2SetInfoRequest)
+from smbprotocol.session import Session
+from smbprotocol.tree import TreeConnect
+
+A = FilePipePrinterAccessMask
+RW = A.FILE_READ_DATA | A.FILE_WRITE_DATA | A.FILE_READ_ATTRIBUTES | A.FILE_WRITE_ATTRIBUTES
+ALL_SHARE = ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE
+
+
+class RawClient:
+    """One signed SMB 3.1.1 connection, session and tree connect to `share`."""
+
+    def __init__(self, host, port, user, password, share):
+        self.conn = Connection(uuid.uuid4(), host, port, require_signing=True)
+        self.conn.connect(dialect=Dialects.SMB_3_1_1, timeout=10)
+        self.session = Session(self.conn, user, password)
+        self.session.connect()
+        self.tree = TreeConnect(self.session, rf"\\{host}\{share}")
+        self.tree.connect()
+
+    def open(self, name, access=RW, directory=False, disposition=CreateDisposition.FILE_OPEN):
+        o = Open(self.tree, name)
+        opts = CreateOptions.FILE_DIRECTORY_FILE if directory else CreateOptions.FILE_NON_DIRECTORY_FILE
+        o.create(ImpersonationLevel.Impersonation, access, 0, ALL_SHARE, disposition, opts)
+        return o
+
+    def send(self, req):
+        """Sends `req` in this session and tree; returns the response (raises on error status)."""
+        sent = self.conn.send(req, sid=self.session.session_id, tid=self.tree.tree_connect_id)
+        return self.conn.receive(sent)
+
+    def fsctl(self, o, code, data, max_out):
+        req = SMB2IOCTLRequest()
+        req["ctl_code"] = code
+        req["file_id"] = o.file_id
+        req["max_output_response"] = max_out
+        req["flags"] = IOCTLFlags.SMB2_0_IOCTL_IS_FSCTL
+        req["buffer"] = data
+        r = SMB2IOCTLResponse()
+        r.unpack(self.send(req)["data"].get_value())
+        return r["buffer"].get_value()
+
+    def set_eof(self, o, size):
+        req = SMB2SetInfoRequest()
+        req["info_type"] = 1  # SMB2_0_INFO_FILE
+        req["file_info_class"] = 20  # FileEndOfFileInformation
+        req["file_id"] = o.file_id
+        req["buffer"] = struct.pack("<Q", size)
+        self.send(req)
+
+
+def expect_status(status, fn):
+    """Runs `fn`, which must fail with NTSTATUS `status`."""
+    try:
+        fn()
+    except SMBResponseException as e:
+        if e.status != status:
+            raise AssertionError(f"status {e.status:#x}, wanted {status:#x}") from e
+        return
+    raise AssertionError(f"succeeded, wanted {status:#x}")
