@@ -17,66 +17,27 @@ import struct
 import subprocess
 import sys
 import time
-import uuid
 
 import smbclient
-from smbprotocol.connection import Connection, Dialects
 from smbprotocol.exceptions import SMBOSError, SMBResponseException
-from smbprotocol.ioctl import CtlCode, IOCTLFlags, SMB2IOCTLRequest, SMB2IOCTLResponse
+from smbprotocol.ioctl import CtlCode
 
 # smbprotocol's CtlCode enum lacks these; its EnumField refuses unknown values.
 for _name, _code in (("FSCTL_OFFLOAD_READ", 0x00094264), ("FSCTL_OFFLOAD_WRITE", 0x00098268),
                      ("FSCTL_DUPLICATE_EXTENTS_TO_FILE", 0x00098344)):
     setattr(CtlCode, _name, _code)
-from smbprotocol.open import (CreateDisposition, CreateOptions, FilePipePrinterAccessMask,
-                              ImpersonationLevel, Open, ShareAccess, SMB2SetInfoRequest)
-from smbprotocol.session import Session
-from smbprotocol.tree import TreeConnect
+from smbprotocol.open import CreateDisposition
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tests/python"))
+from rawclient import RawClient  # noqa: E402  (one SMB plumbing for the tests and this tool)
 
 cfg = json.loads(sys.argv[1])
 host = cfg["host"]
-A = FilePipePrinterAccessMask
-RW = A.FILE_READ_DATA | A.FILE_WRITE_DATA | A.FILE_READ_ATTRIBUTES | A.FILE_WRITE_ATTRIBUTES
-ALL_SHARE = ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE
 
 
-class Client:
-    def __init__(self, port, user, password):
-        self.conn = Connection(uuid.uuid4(), host, port, require_signing=True)
-        self.conn.connect(dialect=Dialects.SMB_3_1_1, timeout=10)
-        self.session = Session(self.conn, user, password)
-        self.session.connect()
-        self.tree = TreeConnect(self.session, rf"\\{host}\share")
-        self.tree.connect()
-
-    def open(self, name, disposition=CreateDisposition.FILE_OPEN):
-        o = Open(self.tree, name)
-        o.create(ImpersonationLevel.Impersonation, RW, 0, ALL_SHARE, disposition,
-                 CreateOptions.FILE_NON_DIRECTORY_FILE)
-        return o
-
-    def send(self, req):
-        sent = self.conn.send(req, sid=self.session.session_id, tid=self.tree.tree_connect_id)
-        return self.conn.receive(sent)
-
-    def fsctl(self, o, code, data, max_out):
-        req = SMB2IOCTLRequest()
-        req["ctl_code"] = code
-        req["file_id"] = o.file_id
-        req["max_output_response"] = max_out
-        req["flags"] = IOCTLFlags.SMB2_0_IOCTL_IS_FSCTL
-        req["buffer"] = data
-        r = SMB2IOCTLResponse()
-        r.unpack(self.send(req)["data"].get_value())
-        return r["buffer"].get_value()
-
-    def set_eof(self, o, size):
-        req = SMB2SetInfoRequest()
-        req["info_type"] = 1
-        req["file_info_class"] = 20
-        req["file_id"] = o.file_id
-        req["buffer"] = struct.pack("<Q", size)
-        self.send(req)
+def Client(port, user, password):
+    """A signed 3.1.1 connection to `share` (the tests' raw client)."""
+    return RawClient(host, port, user, password, "share")
 
 
 def make_file(path, size):
@@ -98,7 +59,7 @@ def odx(c, src, dst, size):
     s = c.open(src)
     out = c.fsctl(s, 0x00094264, struct.pack("<IIIIQQ", 32, 0, 0, 0, 0, size), 528)
     transfer, token = struct.unpack_from("<Q", out, 8)[0], bytes(out[16:])
-    d = c.open(dst, CreateDisposition.FILE_OVERWRITE_IF)
+    d = c.open(dst, disposition=CreateDisposition.FILE_OVERWRITE_IF)
     c.set_eof(d, size)
     done = 0
     while done < transfer:
@@ -113,7 +74,7 @@ def odx(c, src, dst, size):
 
 def dup_extents(c, src, dst, size):
     s = c.open(src)
-    d = c.open(dst, CreateDisposition.FILE_OVERWRITE_IF)
+    d = c.open(dst, disposition=CreateDisposition.FILE_OVERWRITE_IF)
     c.set_eof(d, size)
     c.fsctl(d, 0x00098344, bytes(s.file_id) + struct.pack("<QQQ", 0, 0, size), 0)
     d.close()

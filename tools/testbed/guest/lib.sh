@@ -199,6 +199,25 @@ tb_rsmbd_start() {
 	tail -n 20 "$TESTBED_JOB/rsmbd.log"
 	return 1
 }
+# tb_rsmbd_config DIR [SHARE_LINES]: the test user in /tmp/rsmbd/users and a config file
+# /tmp/rsmbd/rsmbd.toml serving DIR as $TB_SHARE on $TB_SERVER_IP:445 (SHARE_LINES are added
+# to the share's table), for tests that start `rsmbd serve --config` themselves.
+tb_rsmbd_config() {
+	local dir=$1 extra=${2:-}
+	local bin=${RSMBD_BIN:-$TESTBED_DIR/../../target/release/rsmbd}
+	mkdir -p /tmp/rsmbd || return 1
+	printf '%s\n' "$TB_PASS" | "$bin" user add --users /tmp/rsmbd/users "$TB_USER" || return 1
+	cat >/tmp/rsmbd/rsmbd.toml <<EOF
+[server]
+listen = ["$TB_SERVER_IP:445"]
+users_file = "/tmp/rsmbd/users"
+state_dir = "/tmp/rsmbd/state"
+[[share]]
+name = "$TB_SHARE"
+path = "$dir"
+$extra
+EOF
+}
 tb_rsmbd_stop() {
 	local pid
 	pid=$(cat /tmp/rsmbd/pid 2>/dev/null) || return 0

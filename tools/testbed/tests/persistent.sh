@@ -18,17 +18,7 @@ DIR=/srv/ca
 
 tb_net 1 || exit 1
 mkdir -p /tmp/rsmbd "$DIR" && chmod 0777 "$DIR"
-printf '%s\n' "$TB_PASS" | "$BIN" user add --users /tmp/rsmbd/users "$TB_USER" || exit 1
-cat >"$CFG" <<EOF
-[server]
-listen = ["$TB_SERVER_IP:445"]
-users_file = "/tmp/rsmbd/users"
-state_dir = "/tmp/rsmbd/state"
-[[share]]
-name = "$TB_SHARE"
-path = "$DIR"
-continuous_availability = true
-EOF
+tb_rsmbd_config "$DIR" "continuous_availability = true" || exit 1
 
 start() {
 	RUST_LOG=info "$BIN" serve --config "$CFG" >>"$LOG" 2>&1 </dev/null &

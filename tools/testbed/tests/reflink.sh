@@ -22,16 +22,7 @@ mkdir -p /tmp/rsmbd "$DIR"
 modprobe loop && modprobe xfs && truncate -s 320M /tmp/xfs.img &&
 	mkfs.xfs -q -f -m reflink=1 /tmp/xfs.img && LOOP=$(losetup -f --show /tmp/xfs.img) &&
 	mount -t xfs "$LOOP" "$DIR" && chmod 0777 "$DIR" || { echo "FAIL xfs image"; exit 1; }
-printf '%s\n' "$TB_PASS" | "$BIN" user add --users /tmp/rsmbd/users "$TB_USER" || exit 1
-cat >"$CFG" <<EOF
-[server]
-listen = ["$TB_SERVER_IP:445"]
-users_file = "/tmp/rsmbd/users"
-state_dir = "/tmp/rsmbd/state"
-[[share]]
-name = "$TB_SHARE"
-path = "$DIR"
-EOF
+tb_rsmbd_config "$DIR" || exit 1
 "$BIN" serve --config "$CFG" >>"$LOG" 2>&1 </dev/null &
 tb_wait_listen "^${TB_SERVER_IP//./\\.}:445\$" || { echo "rsmbd did not start"; tail -n 20 "$LOG"; exit 1; }
 dd if=/dev/urandom of="$DIR/src" bs=1M count=$MB status=none && sync
