@@ -290,8 +290,8 @@ impl Lease {
         self.opens.iter().any(|o| o.open == open)
     }
 
-    /// The response context of a CREATE.
-    fn reply(&self) -> CreateContext {
+    /// The response context of a CREATE (also of a durable reconnect or replay).
+    pub fn reply(&self) -> CreateContext {
         let mut flags = 0;
         if self.breaking {
             flags |= lease_flags::BREAK_IN_PROGRESS;

@@ -32,9 +32,7 @@ use crate::server::open::{FileOpen, Open, OpenKind};
 use crate::server::oplock;
 use crate::server::session::{Session, TreeConnect};
 use crate::wire::create::{CreateRequest, CreateResponse, OplockLevel};
-use crate::wire::create_contexts::{
-    CreateContext, CreateContextData, CreateRequestLease, CreateRequestLeaseV2, Lease,
-};
+use crate::wire::create_contexts::{CreateContext, CreateContextData, Lease};
 use crate::wire::header::flags;
 use crate::wire::{FileId, NtStatus};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -94,33 +92,7 @@ fn caching_of(state: &FileState, open: u64) -> (u8, Option<CreateContext>) {
         .iter()
         .find(|l| l.opens.iter().any(|x| x.open == open))
     {
-        let mut flags = 0;
-        if l.breaking {
-            flags |= crate::wire::create_contexts::lease_flags::BREAK_IN_PROGRESS;
-        }
-        let ctx = if l.version >= 2 {
-            if l.parent.is_some() {
-                flags |= crate::wire::create_contexts::lease_flags::PARENT_LEASE_KEY_SET;
-            }
-            CreateRequestLeaseV2 {
-                lease_key: l.id.1,
-                lease_state: l.state,
-                flags,
-                lease_duration: 0,
-                parent_lease_key: l.parent.unwrap_or_default(),
-                epoch: l.epoch,
-            }
-            .to_context()
-        } else {
-            CreateRequestLease {
-                lease_key: l.id.1,
-                lease_state: l.state,
-                lease_flags: flags,
-                lease_duration: 0,
-            }
-            .to_context()
-        };
-        return (oplock::LEASE, Some(ctx));
+        return (oplock::LEASE, Some(l.reply()));
     }
     (o.level_of(open), None)
 }
