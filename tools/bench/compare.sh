@@ -25,6 +25,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+. "$HERE/lib.sh"
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
 ROUNDS=${ROUNDS:-3}
@@ -98,7 +99,6 @@ elif [ -n "${BENCH_FS:-}" ]; then
     echo "BENCH_FS: only xfs is known" >&2
     exit 2
 fi
-mkdir -p "$DATA/rsmbd-share" "$BASE/rsmbd/state"
 RS_PID=""
 cleanup() {
     if [ -n "$RS_PID" ]; then kill "$RS_PID" 2>/dev/null || true; fi
@@ -112,29 +112,7 @@ cleanup() {
 trap cleanup EXIT
 
 # rsmbd: release build, its own config, users file and state under $BASE/rsmbd.
-rm -f "$BASE/rsmbd/users"
-printf '%s\n' "$PASS" | "$RSMBD" user add --users "$BASE/rsmbd/users" bench >/dev/null
-cat > "$BASE/rsmbd/rsmbd.toml" <<CONF
-[server]
-listen = ["127.0.0.1:0"]
-users_file = "$BASE/rsmbd/users"
-state_dir = "$BASE/rsmbd/state"
-
-[[share]]
-name = "share"
-path = "$DATA/rsmbd-share"
-CONF
-: > "$BASE/rsmbd/stdout"
-RUST_LOG=warn "${SRV_PIN[@]}" "$RSMBD" serve --config "$BASE/rsmbd/rsmbd.toml" \
-    >"$BASE/rsmbd/stdout" 2>"$BASE/rsmbd/log" &
-RS_PID=$!
-for _ in $(seq 1 100); do
-    grep -q "listening on" "$BASE/rsmbd/stdout" && break
-    sleep 0.1
-done
-RS_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$BASE/rsmbd/stdout" | head -1)
-[ -n "$RS_PORT" ] || { echo "rsmbd did not start; see $BASE/rsmbd/log" >&2; exit 1; }
-echo "rsmbd pid $RS_PID on 127.0.0.1:$RS_PORT"
+bench_start_rsmbd "$RSMBD" "$BASE" "$DATA/rsmbd-share" "$PASS" "${SRV_PIN[@]}"
 
 # Samba: a private smbd; its share beside rsmbd's.
 SAMBA_BASE=$BASE/samba SAMBA_SHARE_DIR=$DATA/samba-share SAMBA_PORT=$SAMBA_PORT SAMBA_PASS=$PASS \
