@@ -80,6 +80,7 @@ struct RawLimits {
     max_pending_per_connection: Option<u32>,
     idle_timeout_secs: Option<u64>,
     frame_timeout_secs: Option<u64>,
+    dead_peer_timeout_secs: Option<Spanned<u64>>,
     oplock_break_timeout_secs: Option<u64>,
     durable_timeout_secs: Option<u64>,
     durable_max_timeout_secs: Option<u64>,
@@ -188,6 +189,12 @@ pub struct Limits {
     pub idle_timeout_secs: u64,
     /// A frame must arrive whole within this many seconds once its first byte came (slow senders).
     pub frame_timeout_secs: u64,
+    /// A connection whose peer has vanished (power loss, cable pulled, link down: no FIN or RST
+    /// ever comes) is closed after about this many seconds, by TCP keepalive probes when it is
+    /// idle and TCP_USER_TIMEOUT when sent data stays unacknowledged; its session's opens then
+    /// become disconnected durable opens or are closed, so locks and share modes are released.
+    /// 0 turns both off (the system's keepalive defaults of two hours and more then apply).
+    pub dead_peer_timeout_secs: u64,
     /// How long a conflicting open waits for an oplock holder to acknowledge a break
     /// (MS-SMB2 3.3.2.1 Oplock Break Acknowledgment Timer: 35 s on Windows).
     pub oplock_break_timeout_secs: u64,
@@ -218,6 +225,7 @@ impl Default for Limits {
             max_pending_per_connection: 4096,
             idle_timeout_secs: 120,
             frame_timeout_secs: 60,
+            dead_peer_timeout_secs: 120,
             oplock_break_timeout_secs: 35,
             durable_timeout_secs: 60,
             durable_max_timeout_secs: 300,
@@ -436,6 +444,12 @@ impl Config {
             copychunk_max_chunk_size,
             copychunk_max_total_size
         );
+        if let Some(v) = l.dead_peer_timeout_secs {
+            if *v.get_ref() != 0 && !(10..=86_400).contains(v.get_ref()) {
+                err(v.span(), "dead_peer_timeout_secs must be 0 (off) or 10..=86400".into());
+            }
+            c.limits.dead_peer_timeout_secs = *v.get_ref();
+        }
         if let Some(v) = l.odx_token_lifetime_secs {
             if !(1..=86_400).contains(v.get_ref()) {
                 err(v.span(), "odx_token_lifetime_secs must be 1..=86400".into());
@@ -545,6 +559,20 @@ mod tests {
         let c = Config::parse("[server]\nsmb_direct = false\nsmb_direct_port = 5446\n").unwrap();
         assert!(!c.smb_direct);
         assert_eq!(c.smb_direct_port, 5446);
+    }
+
+    #[test]
+    fn dead_peer_timeout_is_checked() {
+        assert_eq!(Config::parse("").unwrap().limits.dead_peer_timeout_secs, 120);
+        let c = Config::parse("[limits]\ndead_peer_timeout_secs = 0\n").unwrap();
+        assert_eq!(c.limits.dead_peer_timeout_secs, 0);
+        let c = Config::parse("[limits]\ndead_peer_timeout_secs = 30\n").unwrap();
+        assert_eq!(c.limits.dead_peer_timeout_secs, 30);
+        for bad in ["5", "86401"] {
+            let e = Config::parse(&format!("[limits]\ndead_peer_timeout_secs = {bad}\n"))
+                .unwrap_err();
+            assert_eq!(e[0].position.map(|p| p.0), Some(2), "{bad}: {e:?}");
+        }
     }
 
     #[test]

@@ -247,3 +247,75 @@ fn status_without_a_server() {
     assert!(ok, "{text}");
     assert!(text.starts_with("rsmbd version="), "{text}");
 }
+
+/// A client that vanishes without a FIN or RST (its packets dropped by iptables in a network
+/// namespace the test creates, as after a power loss or a pulled cable) is noticed by the
+/// server's dead-peer detection (`dead_peer_timeout_secs`, keepalive probes and
+/// TCP_USER_TIMEOUT): its connection closes and its session with its open goes, so the
+/// file's share mode and locks are free again. Without it the session would stay for hours.
+#[test]
+fn vanished_client_is_dropped() {
+    require_tool("iptables", "iptables");
+    let ns = common::torture::Netns::create("deadpeer");
+    let server = ns.start_server_with("[limits]\ndead_peer_timeout_secs = 10\n");
+    let state = server.dir.path().join("state");
+    let script = format!("{}/tests/python/status_hold.py", env!("CARGO_MANIFEST_DIR"));
+    let mut py = ns
+        .command(python())
+        .arg(script)
+        .args(["127.0.0.1", "445", USER, PASS])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start python");
+    let mut out = BufReader::new(py.stdout.take().unwrap());
+    let mut ready = String::new();
+    out.read_line(&mut ready).unwrap();
+    assert!(
+        ready.starts_with("READY session="),
+        "client not ready: {ready:?}; log:\n{}",
+        server.log()
+    );
+    let sessions = || {
+        let (ok, text) = run_with_timeout(
+            ns.command(env!("CARGO_BIN_EXE_rsmbd"))
+                .args(["status", "--state-dir"])
+                .arg(&state),
+            Duration::from_secs(30),
+        );
+        assert!(ok, "rsmbd status failed: {text}");
+        (num(text.lines().next().unwrap_or(""), "sessions"), text)
+    };
+    assert_eq!(sessions().0, 1);
+
+    // From now on nothing the client sends reaches the server: the server's keepalive probes
+    // go unanswered.
+    let ok = ns
+        .command("iptables")
+        .args(["-A", "INPUT", "-p", "tcp", "--dport", "445", "-j", "DROP"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "iptables failed");
+    let t0 = Instant::now();
+    let (mut n, mut text) = sessions();
+    while n != 0 && t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(500));
+        (n, text) = sessions();
+    }
+    let took = t0.elapsed();
+    let _ = py.kill();
+    let _ = py.wait();
+    assert_eq!(
+        n,
+        0,
+        "the vanished client's session is still there after {took:?}:\n{text}\nlog:\n{}",
+        server.log()
+    );
+    // Not before the probes could have failed (half the timeout idle, then TCP_USER_TIMEOUT).
+    assert!(took >= Duration::from_secs(4), "dropped after only {took:?}");
+    assert!(
+        !text.lines().any(|l| l.trim_start().starts_with("open ")),
+        "{text}"
+    );
+}

@@ -108,6 +108,13 @@ async fn accept_loop(
         };
         let limits = &server.config.limits;
         let max_frame = limits.max_message_size as usize + 65536;
+        if limits.dead_peer_timeout_secs > 0 {
+            use std::os::fd::AsRawFd;
+            let after = Duration::from_secs(limits.dead_peer_timeout_secs);
+            if let Err(e) = tcp::dead_peer_detection(stream.as_raw_fd(), after) {
+                warn!(%peer, "cannot arm dead-peer detection: {e}");
+            }
+        }
         let (r, w) = match tcp::split(
             stream,
             max_frame,

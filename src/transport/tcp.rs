@@ -76,6 +76,42 @@ pub fn split(
     ))
 }
 
+/// Makes the kernel close a connection whose peer vanished without a FIN or RST (power loss,
+/// cable pulled, a multichannel link taken down) after about `after`: keepalive probes start
+/// when the connection has been idle for half of it and go every tenth of it, six unanswered
+/// ones end it; `TCP_USER_TIMEOUT` ends it when sent data stays unacknowledged for `after`.
+/// The reader then sees an error, and the connection is torn down as any other (its opens
+/// become disconnected durable opens or are closed). SMB2 has no server-to-client keepalive
+/// of its own (clients send ECHO), so this is what frees a dead client's locks and share modes.
+pub fn dead_peer_detection(fd: std::os::fd::RawFd, after: Duration) -> io::Result<()> {
+    let secs = after.as_secs().clamp(2, i32::MAX as u64 / 1000) as i32;
+    let idle = (secs / 2).max(1);
+    let interval = (secs / 10).max(1);
+    let opts = [
+        (libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, idle),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, interval),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 6),
+        (libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT, secs * 1000),
+    ];
+    for (level, name, value) in opts {
+        // SAFETY: setsockopt on a socket we own, with a pointer to a local c_int and its size.
+        let r = unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                &value as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 fn framing_error(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_string())
 }

@@ -242,6 +242,11 @@ impl Netns {
 
     /// Starts rsmbd inside the namespace on 127.0.0.1:445, with the test share and user.
     pub fn start_server(&self) -> TestServer {
+        self.start_server_with("")
+    }
+
+    /// [`Netns::start_server`] with `extra_toml` appended to the configuration.
+    pub fn start_server_with(&self, extra_toml: &str) -> TestServer {
         use std::io::BufRead;
         let dir = tempfile::tempdir().expect("tempdir");
         let share_dir = dir.path().join("share");
@@ -253,7 +258,7 @@ impl Netns {
             &cfg,
             format!(
                 "[server]\nlisten = [\"127.0.0.1:445\"]\nusers_file = \"{}\"\nstate_dir = \"{}\"\n\
-                 [[share]]\nname = \"share\"\npath = \"{}\"\n",
+                 [[share]]\nname = \"share\"\npath = \"{}\"\n{extra_toml}",
                 users.display(),
                 dir.path().join("state").display(),
                 share_dir.display()
