@@ -446,7 +446,10 @@ impl Config {
         );
         if let Some(v) = l.dead_peer_timeout_secs {
             if *v.get_ref() != 0 && !(10..=86_400).contains(v.get_ref()) {
-                err(v.span(), "dead_peer_timeout_secs must be 0 (off) or 10..=86400".into());
+                err(
+                    v.span(),
+                    "dead_peer_timeout_secs must be 0 (off) or 10..=86400".into(),
+                );
             }
             c.limits.dead_peer_timeout_secs = *v.get_ref();
         }
@@ -563,14 +566,17 @@ mod tests {
 
     #[test]
     fn dead_peer_timeout_is_checked() {
-        assert_eq!(Config::parse("").unwrap().limits.dead_peer_timeout_secs, 120);
+        assert_eq!(
+            Config::parse("").unwrap().limits.dead_peer_timeout_secs,
+            120
+        );
         let c = Config::parse("[limits]\ndead_peer_timeout_secs = 0\n").unwrap();
         assert_eq!(c.limits.dead_peer_timeout_secs, 0);
         let c = Config::parse("[limits]\ndead_peer_timeout_secs = 30\n").unwrap();
         assert_eq!(c.limits.dead_peer_timeout_secs, 30);
         for bad in ["5", "86401"] {
-            let e = Config::parse(&format!("[limits]\ndead_peer_timeout_secs = {bad}\n"))
-                .unwrap_err();
+            let e =
+                Config::parse(&format!("[limits]\ndead_peer_timeout_secs = {bad}\n")).unwrap_err();
             assert_eq!(e[0].position.map(|p| p.0), Some(2), "{bad}: {e:?}");
         }
     }

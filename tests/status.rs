@@ -313,7 +313,10 @@ fn vanished_client_is_dropped() {
         server.log()
     );
     // Not before the probes could have failed (half the timeout idle, then TCP_USER_TIMEOUT).
-    assert!(took >= Duration::from_secs(4), "dropped after only {took:?}");
+    assert!(
+        took >= Duration::from_secs(4),
+        "dropped after only {took:?}"
+    );
     assert!(
         !text.lines().any(|l| l.trim_start().starts_with("open ")),
         "{text}"
