@@ -26,6 +26,7 @@
 //!    sequence number 0) over the DER MechTypeList the client sent.
 
 pub mod ntlm;
+pub mod ntlm_client;
 pub mod ntlm_messages;
 pub mod spnego;
 pub mod users;

@@ -271,7 +271,7 @@ impl Conn {
         } = self.negotiate(o)?;
 
         // SESSION_SETUP, two legs of NTLM.
-        let mut ntlm = NtlmClient::new(&o.user, &o.password, o.spnego);
+        let mut ntlm = crate::ntlm::client(&o.user, &o.password, o.spnego);
         let mut blob = ntlm.first();
         let mut session_key = None;
         let mut setup_signer = None;
@@ -415,7 +415,7 @@ impl Conn {
                 c.dialect, self.dialect, self.cipher
             ));
         }
-        let mut ntlm = NtlmClient::new(&o.user, &o.password, o.spnego);
+        let mut ntlm = crate::ntlm::client(&o.user, &o.password, o.spnego);
         let mut blob = ntlm.first();
         let mut session_key = None;
         c.session_id = self.session_id;
