@@ -37,7 +37,6 @@ use rsmbd::wire::tree_connect::{
 use rsmbd::wire::write::WriteRequest;
 use rsmbd::wire::{Bytes, BytesMut, Command, FileId, Guid, Header, HEADER_LEN};
 
-use crate::ntlm::NtlmClient;
 
 /// STATUS_SUCCESS.
 pub const STATUS_SUCCESS: u32 = 0;
