@@ -264,9 +264,8 @@ impl DurableTable {
     /// Notes that a request other than its CREATE used the open: a replay of the CREATE no
     /// longer finds it (it makes a new open, as Samba; smbtorture smb2.replay.replay6).
     pub fn note_used(&self, id: FileId) {
-        if self.by_create_guid.is_empty() {
-            return;
-        }
+        // One shard's read lock (not `is_empty`, which locks them all): most opens are not
+        // durable, and a durable one's reply goes at its first use.
         let Some(d) = self.get(id) else {
             return;
         };

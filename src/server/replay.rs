@@ -61,6 +61,9 @@ struct ReplayTable {
     entries: DashMap<(u64, u64), Arc<Entry>>,
     /// Size after the last prune; the next prune runs at twice this.
     pruned_at: std::sync::atomic::AtomicUsize,
+    /// Entries inserted since the last prune plus the size it left: `DashMap::len` locks
+    /// every shard, too dear for each request.
+    len: std::sync::atomic::AtomicUsize,
 }
 
 static TABLE: LazyLock<ReplayTable> = LazyLock::new(ReplayTable::default);
@@ -137,10 +140,16 @@ fn key(id: FileId) -> (u64, u64) {
 
 impl ReplayTable {
     fn entry(&self, open: &Arc<Open>, channel_sequence: u16) -> Arc<Entry> {
+        use std::sync::atomic::Ordering::Relaxed;
+        // The common case, an open seen before, takes only a read lock of one shard.
+        if let Some(e) = self.entries.get(&key(open.file_id)) {
+            return e.clone();
+        }
         let e = self
             .entries
             .entry(key(open.file_id))
             .or_insert_with(|| {
+                self.len.fetch_add(1, Relaxed);
                 Arc::new(Entry {
                     open: Arc::downgrade(open),
                     counters: Mutex::new(Counters {
@@ -157,12 +166,14 @@ impl ReplayTable {
     /// Drops entries whose open has closed, once the table has doubled since the last prune.
     fn maybe_prune(&self) {
         use std::sync::atomic::Ordering::Relaxed;
-        let len = self.entries.len();
+        let len = self.len.load(Relaxed);
         if len < 64 || len < 2 * self.pruned_at.load(Relaxed) {
             return;
         }
         self.entries.retain(|_, e| e.open.strong_count() > 0);
-        self.pruned_at.store(self.entries.len().max(32), Relaxed);
+        let left = self.entries.len();
+        self.len.store(left, Relaxed);
+        self.pruned_at.store(left.max(32), Relaxed);
     }
 }
 
