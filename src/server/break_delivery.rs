@@ -153,7 +153,7 @@ pub async fn deliver(
         // channel (its requests there fail) before it acknowledges the break elsewhere. A FIN
         // would wait behind the unacknowledged break.
         conn.writer.abort();
-        conn.kill.notify_one();
+        conn.kill();
         conn.writer.close().await;
     }
 }

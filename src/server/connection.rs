@@ -69,8 +69,10 @@ pub struct Connection {
     next_async_id: std::sync::atomic::AtomicU64,
     /// A session was established on this connection (it is then no longer "idle").
     pub authenticated: std::sync::atomic::AtomicBool,
-    /// Fired by a request task that found a protocol violation: the connection is dropped.
-    pub kill: tokio::sync::Notify,
+    /// Fired by [`Connection::kill`]: the connection is dropped.
+    kill: tokio::sync::Notify,
+    /// Set by [`Connection::kill`], checked by the reader before each frame.
+    killed: std::sync::atomic::AtomicBool,
     /// MessageIds a CANCEL named before their request went asynchronous (bounded).
     pub early_cancels: Mutex<std::collections::HashSet<u64>>,
     /// Peer, transport and counters, as `rsmbd status` shows them (in `server.connections`).
@@ -120,12 +122,31 @@ pub async fn serve(
         next_async_id: std::sync::atomic::AtomicU64::new(1),
         authenticated: false.into(),
         kill: tokio::sync::Notify::new(),
+        killed: false.into(),
         early_cancels: Mutex::new(std::collections::HashSet::new()),
     });
     let span = info_span!("conn", id = conn.id, peer = %conn.writer.peer());
     async {
         let idle = Duration::from_secs(conn.server.config.limits.idle_timeout_secs.max(1));
+        // Shutdown and kill are waited for by one future made once, not per frame: each new
+        // `changed()`/`notified()` future registers with and later leaves its waiter list
+        // under a lock, twice per request on a connection at queue depth 1.
+        let shutdown_seen = shutdown.clone();
+        let stop = async {
+            tokio::select! {
+                _ = shutdown.changed() => {}
+                _ = conn.kill.notified() => {}
+            }
+        };
+        tokio::pin!(stop);
         loop {
+            // A client keeping frames coming never lets the reader wait, so `stop` is not
+            // polled then: these two flags are.
+            if conn.killed.load(std::sync::atomic::Ordering::Acquire)
+                || shutdown_flag(&shutdown_seen)
+            {
+                break;
+            }
             let has_session = conn
                 .authenticated
                 .load(std::sync::atomic::Ordering::Relaxed);
@@ -140,9 +161,9 @@ pub async fn serve(
                 }
             };
             let frame = tokio::select! {
+                biased;
                 f = next => f,
-                _ = shutdown.changed() => break,
-                _ = conn.kill.notified() => break,
+                _ = &mut stop => break,
             };
             match frame {
                 Ok(Some(f)) => {
@@ -188,7 +209,20 @@ pub async fn serve(
     .await
 }
 
+/// Whether shutdown was signalled (a cheap version check, no waiter registration).
+fn shutdown_flag(rx: &tokio::sync::watch::Receiver<bool>) -> bool {
+    rx.has_changed().unwrap_or(true)
+}
+
 impl Connection {
+    /// Drops the connection: a request task found a protocol violation, or a break found the
+    /// peer unresponsive. The reader stops before its next frame.
+    pub fn kill(&self) {
+        self.killed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.kill.notify_one();
+    }
+
     /// Removes this connection's channel from every session; a session left without channels
     /// ends, and its opens close, releasing share modes and byte-range locks, except durable
     /// opens, which are kept for a reconnect (MS-SMB2 3.3.7.1, [`super::durable`]).
@@ -318,7 +352,7 @@ impl Connection {
         dispatch::run_or_spawn(async move {
             if let Err(Disconnect(why)) = conn.run_chain(chain, encrypted).await {
                 debug!(why, "disconnecting");
-                conn.kill.notify_one();
+                conn.kill();
             }
         })
         .await;
