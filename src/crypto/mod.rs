@@ -26,6 +26,7 @@
 pub mod kdf;
 pub mod keys;
 pub mod preauth;
+pub mod rdma_transform;
 pub mod seal;
 pub mod sign;
 pub mod transform;
