@@ -37,7 +37,6 @@ use rsmbd::wire::tree_connect::{
 use rsmbd::wire::write::WriteRequest;
 use rsmbd::wire::{Bytes, BytesMut, Command, FileId, Guid, Header, HEADER_LEN};
 
-
 /// STATUS_SUCCESS.
 pub const STATUS_SUCCESS: u32 = 0;
 /// STATUS_PENDING (interim responses of requests that went async).
