@@ -18,10 +18,14 @@ use super::info::times;
 use super::read::{max_io_size, MAX_FILE_OFFSET};
 use super::{bad_request, files, pipe};
 use crate::server::dispatch::{Ctx, Reply};
+use crate::server::file_state::FileState;
+use crate::server::write_queue::{Job, Queues};
+use crate::vfs::Handle;
 use crate::wire::create::access_mask as am;
 use crate::wire::read::Channel;
 use crate::wire::write::{write_flags, WriteRequest, WriteResponse};
 use crate::wire::NtStatus;
+use std::sync::{Arc, LazyLock};
 
 /// The largest file size (NTFS's): writes may not reach it.
 pub const MAX_FILE_SIZE: u64 = 0xFFF_FFFF_0000;
@@ -90,9 +94,9 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     let sync = req.flags & write_flags::WRITE_THROUGH != 0;
     let offset = req.offset;
     let need_base = times::needs_base(f);
-    // Writes to one file queue behind each other on one blocking thread (no inode-lock
+    // Writes to one file queue behind each other on one drainer thread (no inode-lock
     // contention, no hand-off per write); write-through writes overlap their flushes.
-    let queue_key = std::sync::Arc::as_ptr(&f.state) as usize;
+    let queue_key = Arc::as_ptr(&f.state) as usize;
     // Before that, a write into cached pages is tried right here without blocking
     // (RWF_NOWAIT: XFS and btrfs take it; ext4 always defers to the queue).
     let mut done = 0;
@@ -104,7 +108,102 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
             done = r.map_err(|e| e.status())?;
         }
     }
-    let job = move || -> Result<_, NtStatus> {
+    let job = WriteJob {
+        h,
+        state,
+        id,
+        data,
+        offset,
+        done,
+        append,
+        need_base,
+        sync,
+    };
+    let (written, end, base) = if done == req.data.len() {
+        (done, offset + done as u64, None)
+    } else if sync {
+        files::blocking(move || job.write()).await??
+    } else {
+        let (done, data) = WRITES.run(queue_key, job).await?;
+        drop(data);
+        done?
+    };
+    if written > 0 {
+        times::after_change(f, id, base, times::Change::Write);
+    }
+    f.position.store(end, std::sync::atomic::Ordering::Relaxed);
+    if ctx.conn.server.notify.is_watched() {
+        // The path is built only when some directory is watched.
+        crate::server::notify_bus::report(
+            &ctx.conn.server,
+            &open.tree.share.name,
+            &f.handle.path(),
+            crate::wire::change_notify::notify_action::FILE_ACTION_MODIFIED,
+            crate::wire::change_notify::completion_filter::FILE_NOTIFY_CHANGE_LAST_WRITE,
+        );
+    }
+    let mut body = crate::transport::pool::take(32);
+    WriteResponse {
+        count: written as u32,
+        remaining: 0,
+        write_channel_info_offset: 0,
+        write_channel_info_length: 0,
+    }
+    .encode(&mut body);
+    Ok(Reply::ok(body))
+}
+
+/// Per-file write queues (not write-through writes).
+static WRITES: LazyLock<Queues<WriteJob>> = LazyLock::new(Queues::new);
+
+/// The blocking part of one WRITE: data, so it queues without a box.
+struct WriteJob {
+    h: Arc<dyn Handle>,
+    state: Arc<FileState>,
+    /// The open's volatile id (byte-range lock owner).
+    id: u64,
+    data: bytes::Bytes,
+    offset: u64,
+    /// Bytes already written without blocking.
+    done: usize,
+    /// Write at the end of file (FILE_APPEND_DATA without FILE_WRITE_DATA).
+    append: bool,
+    /// Return LastWriteTime before the write (see [`times::needs_base`]).
+    need_base: bool,
+    /// Flush before returning (write-through).
+    sync: bool,
+}
+
+/// Bytes written, the end offset, and LastWriteTime before the write when asked for.
+type WriteDone = Result<(usize, u64, Option<u64>), NtStatus>;
+
+impl Job for WriteJob {
+    /// The payload comes back too: it is dropped on the requester's thread, whose buffer
+    /// pool it belongs to (`transport::pool` is per thread), not on the drainer's.
+    type Output = (WriteDone, bytes::Bytes);
+
+    fn run(self) -> (WriteDone, bytes::Bytes) {
+        let done = self.write();
+        (done, self.data)
+    }
+}
+
+impl WriteJob {
+    fn write(&self) -> WriteDone {
+        let WriteJob {
+            h,
+            state,
+            id,
+            data,
+            offset,
+            done,
+            append,
+            need_base,
+            sync,
+        } = self;
+        let (id, offset, done, append, need_base, sync) =
+            (*id, *offset, *done, *append, *need_base, *sync);
+        let length = data.len() as u64;
         let st = if append || need_base {
             Some(h.stat().map_err(|e| e.status())?)
         } else {
@@ -131,37 +230,7 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
             h.flush().map_err(|e| e.status())?;
         }
         Ok((n, offset + n as u64, base))
-    };
-    let (written, end, base) = if done == req.data.len() {
-        (done, offset + done as u64, None)
-    } else if sync {
-        files::blocking(job).await??
-    } else {
-        crate::server::write_queue::run(queue_key, job).await??
-    };
-    if written > 0 {
-        times::after_change(f, id, base, times::Change::Write);
     }
-    f.position.store(end, std::sync::atomic::Ordering::Relaxed);
-    if ctx.conn.server.notify.is_watched() {
-        // The path is built only when some directory is watched.
-        crate::server::notify_bus::report(
-            &ctx.conn.server,
-            &open.tree.share.name,
-            &f.handle.path(),
-            crate::wire::change_notify::notify_action::FILE_ACTION_MODIFIED,
-            crate::wire::change_notify::completion_filter::FILE_NOTIFY_CHANGE_LAST_WRITE,
-        );
-    }
-    let mut body = crate::transport::pool::take(32);
-    WriteResponse {
-        count: written as u32,
-        remaining: 0,
-        write_channel_info_offset: 0,
-        write_channel_info_length: 0,
-    }
-    .encode(&mut body);
-    Ok(Reply::ok(body))
 }
 
 #[cfg(test)]

@@ -1,13 +1,25 @@
 //! [`Verbs`] over a real queue pair (libibverbs through `rdma-sys`): protection domain,
 //! one completion queue with a completion channel, an RC queue pair created by rdma_cm,
-//! and registered memory: a pool of receive buffers and a pool of send buffers registered
-//! once per connection; RDMA Read/Write buffers are registered per operation.
+//! and registered memory, all of it per connection (one PD each):
+//! - receive buffers: `recv_slots` slots of MaxReceiveSize, registered once;
+//! - send buffers: [`SEND_SLOTS`] slots of [`SEND_SLOT`] bytes, registered once;
+//! - RDMA Read/Write buffers: chunks of slabs registered lazily, at most
+//!   [`MAX_SLABS`](crate::transport::smbd::mempool::MAX_SLABS) of
+//!   [`SLAB`](crate::transport::smbd::mempool::SLAB) bytes, allocated and bounded by
+//!   [`ChunkPool`] (see [`crate::transport::smbd::mempool`] for sizes and why). When the pool
+//!   is exhausted, `rdma_read`/`rdma_write` answer `WouldBlock` and the driver queues the
+//!   segment until a completion frees chunks. Segments larger than a slab get their own
+//!   registration (bounded by the pool); if registering a slab fails (RLIMIT_MEMLOCK), the
+//!   pool stops growing where it is, or, with no slab at all, every segment is registered
+//!   on its own as a last resort.
+use crate::transport::smbd::mempool::{ChunkPool, Lease, PoolConfig, Reserve};
 use crate::transport::smbd::verbs::{Completion, Remote, Verbs};
 use bytes::Bytes;
 use rdma_sys::*;
 use std::collections::HashMap;
 use std::io;
 use std::ptr;
+use tracing::{debug, warn};
 
 /// Send buffers per connection (sends in flight at most; credits keep it far lower).
 pub const SEND_SLOTS: usize = 512;
@@ -70,18 +82,49 @@ impl Drop for Pool {
     }
 }
 
-/// An RDMA Read/Write in flight: its own registered buffer.
-struct RwBuf {
+/// A buffer registered on its own (one slab, or one oversized segment).
+struct Region {
     buf: Box<[u8]>,
     mr: *mut ibv_mr,
-    read: bool,
 }
 
-impl Drop for RwBuf {
+impl Region {
+    /// # Safety
+    /// `pd` is a live protection domain.
+    unsafe fn new(pd: *mut ibv_pd, len: usize) -> io::Result<Region> {
+        let mut buf = vec![0u8; len].into_boxed_slice();
+        let mr = ibv_reg_mr(
+            pd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            ibv_access_flags::IBV_ACCESS_LOCAL_WRITE.0 as i32,
+        );
+        if mr.is_null() {
+            return Err(last_err("ibv_reg_mr"));
+        }
+        Ok(Region { buf, mr })
+    }
+
+    fn lkey(&self) -> u32 {
+        // SAFETY: `mr` stays registered while the region lives.
+        unsafe { (*self.mr).lkey }
+    }
+}
+
+impl Drop for Region {
     fn drop(&mut self) {
-        // SAFETY: registered when created, deregistered once here.
+        // SAFETY: registered in `new`, deregistered once here.
         unsafe { ibv_dereg_mr(self.mr) };
     }
+}
+
+/// An RDMA Read/Write in flight: where its local bytes are.
+struct RwOp {
+    /// Chunks of a slab (`None`: `own` holds the buffer, registered for this operation).
+    lease: Option<Lease>,
+    own: Option<Region>,
+    len: usize,
+    read: bool,
 }
 
 /// The verbs of one accepted connection; owns its PD, CQ, completion channel and QP.
@@ -94,7 +137,9 @@ pub struct IbVerbs {
     send: Pool,
     recv_wr: HashMap<u64, usize>,
     send_wr: HashMap<u64, usize>,
-    rw: HashMap<u64, RwBuf>,
+    rw: HashMap<u64, RwOp>,
+    mem: ChunkPool,
+    slabs: Vec<Region>,
     unacked_events: u32,
 }
 
@@ -138,6 +183,8 @@ impl IbVerbs {
             recv_wr: HashMap::new(),
             send_wr: HashMap::new(),
             rw: HashMap::new(),
+            mem: ChunkPool::new(PoolConfig::default()),
+            slabs: Vec::new(),
             unacked_events: 0,
         };
         if comp.is_null() || cq.is_null() {
@@ -206,6 +253,81 @@ impl IbVerbs {
         Ok(())
     }
 
+    /// Local memory for a segment of `len` bytes: a lease of pooled chunks (registering
+    /// another slab when the pool may grow), a registration of its own (oversized segment,
+    /// or no slab could be registered at all), or `WouldBlock` when the pool is exhausted.
+    fn local_buf(&mut self, len: usize) -> io::Result<RwOp> {
+        let own = |v: &mut IbVerbs, lease| -> io::Result<RwOp> {
+            // SAFETY: the PD is live; the region deregisters itself when dropped.
+            let r = unsafe { Region::new(v.pd, len) }?;
+            Ok(RwOp {
+                lease,
+                own: Some(r),
+                len,
+                read: false,
+            })
+        };
+        loop {
+            match self.mem.reserve(len) {
+                Reserve::Got(l @ Lease::Chunks { .. }) => {
+                    return Ok(RwOp {
+                        lease: Some(l),
+                        own: None,
+                        len,
+                        read: false,
+                    })
+                }
+                Reserve::Got(l @ Lease::Fallback { .. }) => {
+                    return own(self, Some(l)).inspect_err(|_| self.mem.release(l));
+                }
+                Reserve::Wait => return Err(io::ErrorKind::WouldBlock.into()),
+                Reserve::Grow => {
+                    // SAFETY: the PD is live; slabs are dropped before it (Drop).
+                    match unsafe { Region::new(self.pd, self.mem.config().slab_bytes()) } {
+                        Ok(r) => {
+                            self.slabs.push(r);
+                            self.mem.add_slab();
+                        }
+                        Err(e) if self.slabs.is_empty() => {
+                            debug!(error = %e, "no RDMA slab; registering per operation");
+                            return own(self, None);
+                        }
+                        Err(e) => {
+                            warn!(error = %e, slabs = self.slabs.len(), "RDMA pool stops growing");
+                            self.mem.cap_slabs();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The bytes and lkey of an operation's local buffer.
+    fn local_sge<'a>(
+        slabs: &'a mut [Region],
+        cfg: &PoolConfig,
+        op: &'a mut RwOp,
+    ) -> (&'a mut [u8], u32) {
+        let len = op.len;
+        if let Some(r) = op.own.as_mut() {
+            let lkey = r.lkey();
+            return (&mut r.buf[..len], lkey);
+        }
+        let Some(l @ Lease::Chunks { slab, .. }) = op.lease else {
+            unreachable!("a pooled operation has a chunk lease");
+        };
+        let off = l.offset(cfg);
+        let r = &mut slabs[slab];
+        let lkey = r.lkey();
+        (&mut r.buf[off..off + len], lkey)
+    }
+
+    fn release(&mut self, op: RwOp) {
+        if let Some(l) = op.lease {
+            self.mem.release(l);
+        }
+    }
+
     fn rw_wr(
         &mut self,
         wr_id: u64,
@@ -213,28 +335,17 @@ impl IbVerbs {
         read: bool,
         data: Option<&[u8]>,
     ) -> io::Result<()> {
-        let mut buf = vec![0u8; remote.len as usize].into_boxed_slice();
+        let mut op = self.local_buf(remote.len as usize)?;
+        op.read = read;
+        let cfg = *self.mem.config();
+        let (buf, lkey) = Self::local_sge(&mut self.slabs, &cfg, &mut op);
         if let Some(d) = data {
             buf.copy_from_slice(d);
         }
-        // SAFETY: the PD is live; the buffer is owned by the RwBuf, which deregisters it.
-        let mr = unsafe {
-            ibv_reg_mr(
-                self.pd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                ibv_access_flags::IBV_ACCESS_LOCAL_WRITE.0 as i32,
-            )
-        };
-        if mr.is_null() {
-            return Err(last_err("ibv_reg_mr"));
-        }
-        let mut rb = RwBuf { buf, mr, read };
         let mut sge = ibv_sge {
-            addr: rb.buf.as_mut_ptr() as u64,
+            addr: buf.as_mut_ptr() as u64,
             length: remote.len,
-            // SAFETY: just registered.
-            lkey: unsafe { (*mr).lkey },
+            lkey,
         };
         // SAFETY: plain C struct; all-zero is a valid initial value.
         let mut wr: ibv_send_wr = unsafe { std::mem::zeroed() };
@@ -251,8 +362,11 @@ impl IbVerbs {
             remote_addr: remote.addr,
             rkey: remote.token,
         };
-        self.post(&mut wr)?;
-        self.rw.insert(wr_id, rb);
+        if let Err(e) = self.post(&mut wr) {
+            self.release(op);
+            return Err(e);
+        }
+        self.rw.insert(wr_id, op);
         Ok(())
     }
 }
@@ -341,17 +455,22 @@ impl Verbs for IbVerbs {
                 } else if let Some(slot) = self.send_wr.remove(&wr_id) {
                     self.send.free.push(slot);
                     ok.then_some(Completion::Send { wr_id })
-                } else if let Some(rb) = self.rw.remove(&wr_id) {
-                    ok.then(|| {
-                        if rb.read {
+                } else if let Some(mut op) = self.rw.remove(&wr_id) {
+                    let cfg = *self.mem.config();
+                    let c = ok.then(|| {
+                        if op.read {
                             Completion::Read {
                                 wr_id,
-                                data: Bytes::copy_from_slice(&rb.buf),
+                                data: Bytes::copy_from_slice(
+                                    Self::local_sge(&mut self.slabs, &cfg, &mut op).0,
+                                ),
                             }
                         } else {
                             Completion::Write { wr_id }
                         }
-                    })
+                    });
+                    self.release(op);
+                    c
                 } else {
                     continue;
                 };
@@ -375,6 +494,7 @@ impl Drop for IbVerbs {
                 rdma_destroy_qp(self.id);
             }
             self.rw.clear();
+            self.slabs.clear();
             if self.unacked_events > 0 && !self.cq.is_null() {
                 ibv_ack_cq_events(self.cq, self.unacked_events);
             }

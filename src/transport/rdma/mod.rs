@@ -22,10 +22,16 @@
 //! client re-registers the buffer as soon as the response arrives, and a token trailing
 //! its response (attached to another request's response) broke the client's QP at QD>1.
 //!
-//! Not done yet: a shared registered-memory pool for RDMA Read/Write buffers (each
-//! operation registers its own buffer, and every send/receive is copied once to or from the
-//! connection's registered pools); iWARP's IRD/ORD private data; SMB2_RDMA_TRANSFORM;
-//! more than one SMB Direct port per address.
+//! Registered memory, per connection ([`ib`]): send and receive slots registered once at
+//! accept; RDMA Read (WRITE payloads) and RDMA Write (READ data) use 8 KiB chunks of 2 MiB
+//! slabs registered lazily, at most 8 slabs (16 MiB) per connection
+//! ([`crate::transport::smbd::mempool`]); when they are all lent out, further segments wait
+//! in the driver, in order, until a completion returns chunks. Each send/receive and each
+//! placed payload is still copied once between the registered buffers and the server's
+//! `Bytes`.
+//!
+//! Not done yet: iWARP's IRD/ORD private data; SMB2_RDMA_TRANSFORM; more than one SMB Direct
+//! port per address.
 //!
 //! FSCTL_QUERY_NETWORK_INTERFACE_INFO marks RDMA_CAPABLE the addresses a listener here
 //! [`accepts`]; RDMA channels bind to multichannel sessions like TCP ones (test bed:
@@ -133,6 +139,8 @@ impl FrameReader for RdmaReader {
 pub struct RdmaWriter {
     tx: std::sync::Mutex<mpsc::Sender<Cmd>>,
     waker: Arc<Waker>,
+    /// MaxReadWriteSize: RDMA Write descriptor lists are checked on the caller's side.
+    max_rw: u32,
     peer: SocketAddr,
     local: SocketAddr,
 }
@@ -172,15 +180,21 @@ impl FrameWriter for RdmaWriter {
         descriptors: &'a [BufferDescriptor],
         data: &'a [u8],
     ) -> BoxFuture<'a, io::Result<()>> {
+        // Checked here, then posted without waiting for the completion: on an RC queue pair
+        // the RDMA Write executes before the response's Send posted after it, so the client
+        // sees the data before the response (and the Send with Invalidate), and the READ
+        // saves a round trip to the device and two thread hand-offs. A failed Write breaks
+        // the queue pair, and with it the connection, so no response is lost silently.
+        let planned = super::smbd::placement::plan(descriptors, data.len(), self.max_rw)
+            .map_err(placement_error);
         Box::pin(async move {
-            let (tx, rx) = oneshot::channel();
+            planned?;
+            let (tx, _rx) = oneshot::channel();
             self.cmd(Cmd::Write(
                 descriptors.to_vec(),
                 Bytes::copy_from_slice(data),
                 tx,
-            ))?;
-            rx.await
-                .map_err(|_| io::Error::from(io::ErrorKind::NotConnected))?
+            ))
         })
     }
     fn rdma_read<'a>(
@@ -492,6 +506,7 @@ unsafe fn accept(
         RdmaWriter {
             tx: std::sync::Mutex::new(tx),
             waker: waker.clone(),
+            max_rw: cfg.max_read_write_size,
             peer,
             local,
         },

@@ -4,6 +4,11 @@
 //! them: an unknown token, or a range not inside the token's region, completes with a
 //! remote access error and touches nothing. Every access is logged so tests can assert
 //! the server read or wrote exactly what it should have.
+//!
+//! With [`DoubleVerbs::pool`] set, local buffers for RDMA Read/Write come from a
+//! [`ChunkPool`] as on the real device (`transport::rdma::ib`): a reservation that must wait
+//! answers `WouldBlock`, and each lease is released when its completion is polled.
+use super::mempool::{ChunkPool, Lease, Reserve};
 use super::verbs::{Completion, Remote, Verbs};
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
@@ -34,6 +39,9 @@ pub struct DoubleVerbs {
     pub accesses: Vec<Access>,
     /// Tokens invalidated by Send with Invalidate.
     pub invalidated: Vec<u32>,
+    /// The server's registered-memory pool, when the test wants one.
+    pub pool: Option<ChunkPool>,
+    leases: HashMap<u64, Lease>,
     completions: VecDeque<Completion>,
 }
 
@@ -77,6 +85,25 @@ impl DoubleVerbs {
         }
         Some((r.token, start as usize))
     }
+
+    /// A local buffer for `len` bytes from the pool (if any), held until `wr_id` completes.
+    fn lease(&mut self, wr_id: u64, len: usize) -> io::Result<()> {
+        let Some(pool) = self.pool.as_mut() else {
+            return Ok(());
+        };
+        loop {
+            match pool.reserve(len) {
+                Reserve::Got(l) => {
+                    self.leases.insert(wr_id, l);
+                    return Ok(());
+                }
+                Reserve::Grow => {
+                    pool.add_slab();
+                }
+                Reserve::Wait => return Err(io::ErrorKind::WouldBlock.into()),
+            }
+        }
+    }
 }
 
 impl Verbs for DoubleVerbs {
@@ -96,6 +123,7 @@ impl Verbs for DoubleVerbs {
     }
 
     fn rdma_read(&mut self, wr_id: u64, remote: Remote) -> io::Result<()> {
+        self.lease(wr_id, remote.len as usize)?;
         let c = match self.check(&remote) {
             Some((t, start)) => {
                 let mem = &self.regions[&t].mem;
@@ -115,6 +143,7 @@ impl Verbs for DoubleVerbs {
     }
 
     fn rdma_write(&mut self, wr_id: u64, remote: Remote, data: &[u8]) -> io::Result<()> {
+        self.lease(wr_id, remote.len as usize)?;
         let c = match self.check(&remote) {
             Some((t, start)) if data.len() == remote.len as usize => {
                 let mem = &mut self.regions.get_mut(&t).expect("checked").mem;
@@ -132,7 +161,19 @@ impl Verbs for DoubleVerbs {
     }
 
     fn poll(&mut self, out: &mut Vec<Completion>) -> io::Result<()> {
-        out.extend(self.completions.drain(..));
+        for c in self.completions.drain(..) {
+            let wr_id = match &c {
+                Completion::Recv { wr_id, .. }
+                | Completion::Send { wr_id }
+                | Completion::Read { wr_id, .. }
+                | Completion::Write { wr_id }
+                | Completion::Failed { wr_id, .. } => *wr_id,
+            };
+            if let (Some(l), Some(pool)) = (self.leases.remove(&wr_id), self.pool.as_mut()) {
+                pool.release(l);
+            }
+            out.push(c);
+        }
         Ok(())
     }
 }

@@ -9,7 +9,8 @@ use super::{Core, ProtocolError};
 use crate::transport::BufferDescriptor;
 use crate::wire::NtStatus;
 use bytes::{Bytes, BytesMut};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::io;
 use std::time::Instant;
 
 /// Identifies a placement operation.
@@ -45,6 +46,15 @@ struct Op {
     failed: Option<String>,
 }
 
+/// A placement segment waiting for local registered memory (the verbs answered
+/// `WouldBlock`: the pool is exhausted until a completion releases a buffer).
+struct Waiting {
+    wr_id: u64,
+    remote: Remote,
+    /// The bytes to write (RDMA Write); `None` for an RDMA Read.
+    data: Option<Bytes>,
+}
+
 /// Result of a placement operation: the bytes read (RDMA Read) or empty (RDMA Write).
 pub type OpResult = Result<Bytes, String>;
 
@@ -61,6 +71,8 @@ pub struct Driver<V: Verbs> {
     /// Sends posted and not completed (bounded by the send queue depth).
     pub sends_in_flight: usize,
     completions: Vec<Completion>,
+    /// Segments waiting for local buffers, in the order they were started.
+    waiting: VecDeque<Waiting>,
 }
 
 impl<V: Verbs> Driver<V> {
@@ -77,6 +89,7 @@ impl<V: Verbs> Driver<V> {
             max_rw,
             sends_in_flight: 0,
             completions: Vec::new(),
+            waiting: VecDeque::new(),
         }
     }
 
@@ -130,8 +143,15 @@ impl<V: Verbs> Driver<V> {
                 self.complete(now, c)?;
             }
             self.completions = cs;
+            progress |= self.post_waiting();
             self.post_receives()?;
-            while let Some(t) = self.core.poll_transmit(now) {
+            // Sends wait while placement segments wait for memory: a READ's response must
+            // not overtake its RDMA Write on the queue pair (the transport posts Writes
+            // without waiting for their completion).
+            while self.waiting.is_empty() {
+                let Some(t) = self.core.poll_transmit(now) else {
+                    break;
+                };
                 progress = true;
                 let id = self.wr(Wr::Send);
                 self.verbs
@@ -209,9 +229,57 @@ impl<V: Verbs> Driver<V> {
     }
 
     fn fail_all(&mut self, reason: &str) {
+        self.waiting.clear();
         for (id, _) in self.ops.drain() {
             self.done.insert(id, Err(reason.to_string()));
         }
+    }
+
+    /// Segments waiting for local registered memory now.
+    pub fn segments_waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Posts one segment, or queues it when the verbs have no local buffer for it now
+    /// (behind any segment already waiting, so placements keep their order).
+    fn post_segment(&mut self, op: OpId, w: Waiting) {
+        if !self.waiting.is_empty() {
+            self.waiting.push_back(w);
+            return;
+        }
+        match self.try_post(&w) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.waiting.push_back(w),
+            Err(e) => self.seg_done(op, Some(e.to_string())),
+        }
+    }
+
+    fn try_post(&mut self, w: &Waiting) -> io::Result<()> {
+        match &w.data {
+            None => self.verbs.rdma_read(w.wr_id, w.remote),
+            Some(d) => self.verbs.rdma_write(w.wr_id, w.remote, d),
+        }
+    }
+
+    /// Posts the waiting segments that now get a buffer; true if any went.
+    fn post_waiting(&mut self) -> bool {
+        let mut any = false;
+        while let Some(w) = self.waiting.pop_front() {
+            match self.try_post(&w) {
+                Ok(()) => any = true,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.waiting.push_front(w);
+                    break;
+                }
+                Err(e) => {
+                    any = true;
+                    if let Some(Wr::Seg(op, _)) = self.wrs.remove(&w.wr_id) {
+                        self.seg_done(op, Some(e.to_string()));
+                    }
+                }
+            }
+        }
+        any
     }
 
     /// Starts an RDMA Read of `len` bytes from the client's buffers (a WRITE's payload).
@@ -219,10 +287,13 @@ impl<V: Verbs> Driver<V> {
         let segs = placement::plan(descs, len, self.max_rw)?;
         let op = self.new_op(Some(BytesMut::zeroed(len)), segs.len());
         for s in &segs {
-            let id = self.wr(Wr::Seg(op, s.local));
-            if let Err(e) = self.verbs.rdma_read(id, remote(s)) {
-                self.seg_done(op, Some(e.to_string()));
-            }
+            let wr_id = self.wr(Wr::Seg(op, s.local));
+            let w = Waiting {
+                wr_id,
+                remote: remote(s),
+                data: None,
+            };
+            self.post_segment(op, w);
         }
         Ok(op)
     }
@@ -231,16 +302,18 @@ impl<V: Verbs> Driver<V> {
     pub fn start_write(
         &mut self,
         descs: &[BufferDescriptor],
-        data: &[u8],
+        data: &Bytes,
     ) -> Result<OpId, NtStatus> {
         let segs = placement::plan(descs, data.len(), self.max_rw)?;
         let op = self.new_op(None, segs.len());
         for s in &segs {
-            let id = self.wr(Wr::Seg(op, s.local));
-            let chunk = &data[s.local..s.local + s.len as usize];
-            if let Err(e) = self.verbs.rdma_write(id, remote(s), chunk) {
-                self.seg_done(op, Some(e.to_string()));
-            }
+            let wr_id = self.wr(Wr::Seg(op, s.local));
+            let w = Waiting {
+                wr_id,
+                remote: remote(s),
+                data: Some(data.slice(s.local..s.local + s.len as usize)),
+            };
+            self.post_segment(op, w);
         }
         Ok(op)
     }

@@ -22,13 +22,17 @@
 //! - remote invalidation (SMB2_CHANNEL_RDMA_V1_INVALIDATE, MS-SMBD 3.1.4.2): a token is
 //!   queued once its request's placement completed and leaves on a Send with Invalidate no
 //!   later than the first packet of the next message (that request's response at the
-//!   latest), never trailing it ([`Core::invalidate_next`]).
+//!   latest), never trailing it ([`Core::invalidate_next`]);
+//! - registered memory for placement ([`mempool`]): bounded per-connection slabs lent in
+//!   8 KiB chunks; a segment that finds the pool exhausted waits in the [`driver`] (in
+//!   order) instead of failing or registering memory of its own.
 //!
 //! Not done here: SMB2_RDMA_TRANSFORM (signing/encryption of placed data), which the Linux
 //! client does not use. The real verbs live in `transport::rdma`.
 pub mod credits;
 pub mod double;
 pub mod driver;
+pub mod mempool;
 pub mod negotiate;
 pub mod placement;
 pub mod reassembly;

@@ -273,7 +273,10 @@ fn rdma_read_and_write_touch_exactly_the_described_bytes() {
     // A READ's data pushed into one region of 8 KiB + guards; only 5000 bytes written.
     d.verbs_mut().register(11, 0x5000, vec![0xCC; 8192 + 16]);
     let op = d
-        .start_write(&[desc(0x5008, 11, 8192)], &payload[..5000])
+        .start_write(
+            &[desc(0x5008, 11, 8192)],
+            &Bytes::copy_from_slice(&payload[..5000]),
+        )
         .unwrap();
     assert_eq!(run_op(&mut d, now, op).unwrap(), Bytes::new());
     let mem = &d.verbs_mut().regions[&11].mem;
@@ -300,7 +303,10 @@ fn bad_descriptors_are_refused_without_any_access() {
     assert_eq!(d.start_read(&[desc(0x1000, 7, 0)], 0), inv);
     assert_eq!(d.start_read(&[desc(u64::MAX, 7, 2)], 1), inv);
     assert_eq!(d.start_read(&[desc(0x1000, 7, (1 << 20) + 1)], 4096), inv);
-    assert_eq!(d.start_write(&[desc(0x1000, 7, 4096)], &[0u8; 4097]), inv);
+    assert_eq!(
+        d.start_write(&[desc(0x1000, 7, 4096)], &Bytes::from(vec![0u8; 4097])),
+        inv
+    );
     assert!(d.verbs_mut().accesses.is_empty());
     let _ = d.pump(now);
     assert!(d.verbs_mut().accesses.is_empty());
@@ -313,7 +319,7 @@ fn wrong_keys_and_out_of_range_offsets_fail_in_the_device() {
     let (mut d, now) = connected(10);
     d.verbs_mut().register(7, 0x1000, vec![0x11; 4096]);
     let op = d
-        .start_write(&[desc(0x1800, 7, 4096)], &[0u8; 4096])
+        .start_write(&[desc(0x1800, 7, 4096)], &Bytes::from(vec![0u8; 4096]))
         .unwrap();
     assert!(run_op(&mut d, now, op).is_err());
     assert!(d.verbs_mut().regions[&7].mem.iter().all(|&b| b == 0x11));
@@ -400,4 +406,94 @@ fn refuses_messages_over_the_peers_fragmented_size() {
         .core()
         .queue_message(&[Bytes::from_static(b"x")], None)
         .is_err());
+}
+
+#[test]
+fn placement_waits_for_pool_memory_and_keeps_order() {
+    use super::mempool::{ChunkPool, PoolConfig, Reserve};
+    let (mut d, now) = connected(10);
+    d.verbs_mut().pool = Some(ChunkPool::new(PoolConfig {
+        chunk: 4096,
+        slab_chunks: 4,
+        max_slabs: 1,
+        max_fallback: 32 * 1024,
+    }));
+    let payload: Vec<u8> = (0..8192u32).map(|i| (i % 253) as u8).collect();
+    d.verbs_mut().register(7, 0x1000, payload.clone());
+    d.verbs_mut().register(8, 0x9000, vec![0; 4096]);
+    // Someone else holds the whole pool (one 16 KiB slab).
+    let pool = d.verbs_mut().pool.as_mut().unwrap();
+    assert_eq!(pool.reserve(16384), Reserve::Grow);
+    pool.add_slab();
+    let Reserve::Got(held) = pool.reserve(16384) else {
+        panic!("the slab is free")
+    };
+    let read = d
+        .start_read(&[desc(0x1000, 7, 4096), desc(0x2000, 7, 4096)], 8192)
+        .unwrap();
+    let write = d
+        .start_write(&[desc(0x9000, 8, 4096)], &Bytes::from(vec![0x5a; 4096]))
+        .unwrap();
+    d.pump(now).unwrap();
+    assert_eq!(
+        d.segments_waiting(),
+        3,
+        "no buffer: all three segments wait"
+    );
+    assert!(d.verbs_mut().accesses.is_empty());
+    assert!(d.take_result(read).is_none() && d.take_result(write).is_none());
+    // A response queued now must not overtake the RDMA Write waiting before it.
+    d.verbs_mut().take_sent();
+    d.core()
+        .queue_message(&[Bytes::from_static(b"read-response")], None)
+        .unwrap();
+    d.pump(now).unwrap();
+    assert!(
+        d.verbs_mut().take_sent().is_empty(),
+        "sends wait behind placement"
+    );
+    d.verbs_mut().pool.as_mut().unwrap().release(held);
+    d.pump(now).unwrap();
+    assert_eq!(d.segments_waiting(), 0);
+    let sent = d.verbs_mut().take_sent();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].0.ends_with(b"read-response"));
+    assert_eq!(d.take_result(read).unwrap().unwrap(), payload);
+    assert_eq!(d.take_result(write).unwrap().unwrap(), Bytes::new());
+    let order: Vec<(u32, u64)> = d.verbs_mut().accesses.iter().map(|a| (a.0, a.1)).collect();
+    assert_eq!(order, vec![(7, 0x1000), (7, 0x2000), (8, 0x9000)]);
+    assert_eq!(d.verbs_mut().regions[&8].mem, vec![0x5a; 4096]);
+    let stats = d.verbs_mut().pool.as_ref().unwrap().stats();
+    assert_eq!(stats.chunks_in_use, 0, "every lease came back");
+    assert!(stats.waits >= 1);
+    // A segment larger than a slab gets its own (bounded) registration.
+    d.verbs_mut().register(9, 0x10_0000, vec![1; 20_000]);
+    let big = d.start_read(&[desc(0x10_0000, 9, 20_000)], 20_000).unwrap();
+    assert_eq!(run_op(&mut d, now, big).unwrap(), vec![1u8; 20_000]);
+    let stats = d.verbs_mut().pool.as_ref().unwrap().stats();
+    assert_eq!((stats.fallbacks, stats.fallback_in_use), (1, 0));
+}
+
+#[test]
+fn a_device_error_drops_waiting_segments() {
+    use super::mempool::{ChunkPool, PoolConfig, Reserve};
+    let (mut d, now) = connected(10);
+    d.verbs_mut().pool = Some(ChunkPool::new(PoolConfig {
+        chunk: 4096,
+        slab_chunks: 2,
+        max_slabs: 1,
+        max_fallback: 0,
+    }));
+    d.verbs_mut().register(7, 0x1000, vec![0; 8192]);
+    // Wrong token: the first segment fails in the device; the second waits for memory.
+    let op = d
+        .start_read(&[desc(0x1000, 6, 8192), desc(0x1000, 7, 4096)], 12288)
+        .unwrap();
+    assert_eq!(d.segments_waiting(), 1);
+    assert!(matches!(d.pump(now), Err(DriverError::Device(_))));
+    assert_eq!(d.segments_waiting(), 0);
+    assert!(d.take_result(op).unwrap().is_err());
+    let pool = d.verbs_mut().pool.as_mut().unwrap();
+    assert_eq!(pool.stats().chunks_in_use, 0);
+    assert!(matches!(pool.reserve(8192), Reserve::Got(_)));
 }

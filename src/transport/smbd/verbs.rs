@@ -61,9 +61,11 @@ pub trait Verbs {
     fn post_recv(&mut self, wr_id: u64, len: usize) -> io::Result<()>;
     /// Posts a Send of `packet`, with Invalidate of `invalidate` when given.
     fn post_send(&mut self, wr_id: u64, packet: &[u8], invalidate: Option<u32>) -> io::Result<()>;
-    /// Posts an RDMA Read of `remote`.
+    /// Posts an RDMA Read of `remote`. `WouldBlock` means no local registered buffer is
+    /// free now (pool exhausted): nothing was posted; try again after a completion.
     fn rdma_read(&mut self, wr_id: u64, remote: Remote) -> io::Result<()>;
-    /// Posts an RDMA Write of `data` to `remote` (`data.len() == remote.len`).
+    /// Posts an RDMA Write of `data` to `remote` (`data.len() == remote.len`); `WouldBlock`
+    /// as for [`Verbs::rdma_read`].
     fn rdma_write(&mut self, wr_id: u64, remote: Remote, data: &[u8]) -> io::Result<()>;
     /// Appends the completions available now (does not block).
     fn poll(&mut self, out: &mut Vec<Completion>) -> io::Result<()>;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SMB Direct (MS-SMBD) against rsmbd over soft-RoCE, in the test bed guest.
 #   rdma.sh            mount -o rdma (3.1.1 and 3.0), DebugData shows RDMA, write/read/compare
-#                      RSMBD_RDMA_MB MiB (default 32), fio 8 KiB QD1 with the client's default
+#                      RSMBD_RDMA_MB MiB (default 256), fio 8 KiB QD1 with the client's default
 #                      rdma_readwrite_threshold (4096: 8 KiB I/O goes by RDMA Read/Write) and
 #                      with 65536 (8 KiB I/O inline in SMB Direct sends); fio 8 KiB QD16 (libaio,
 #                      5 s) with both thresholds;
@@ -11,7 +11,7 @@
 # Needs RSMBD_BIN (the host's build; the guest sees the host's /).
 set -uo pipefail
 . "$TESTBED_DIR/guest/lib.sh"
-MB=${RSMBD_RDMA_MB:-32}
+MB=${RSMBD_RDMA_MB:-256}
 SHARE=/srv/rdma-share
 MNT=/mnt/rdma
 
