@@ -154,7 +154,11 @@ fn raw_correct_password_all_variants() {
                 c.flags &= !NTLMSSP_NEGOTIATE_KEY_EXCH;
             }
             let o = run_raw(&mut c);
-            assert_eq!(session_key(&o), c.exported(), "mic={with_mic} kx={key_exch}");
+            assert_eq!(
+                session_key(&o),
+                c.exported(),
+                "mic={with_mic} kx={key_exch}"
+            );
             if let AuthOutcome::Success { blob, user, .. } = o {
                 assert!(blob.is_empty());
                 assert_eq!(user, "Alice");

@@ -136,7 +136,11 @@ mod tests {
         assert!(mid.capacity() >= 8192 && mid.capacity() < LARGE);
         let p = mid.as_ptr();
         give(mid);
-        assert_eq!(take(MEDIUM).as_ptr(), p, "a medium buffer comes back for 8 KiB");
+        assert_eq!(
+            take(MEDIUM).as_ptr(),
+            p,
+            "a medium buffer comes back for 8 KiB"
+        );
         let big = take(MEDIUM + 1);
         assert!(big.capacity() >= LARGE);
         give(big);

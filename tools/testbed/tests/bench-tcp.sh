@@ -6,8 +6,11 @@
 #
 # Both servers run at the same time on the server end of one veth pair (tb_net 1): ksmbd on
 # 10.99.0.2:445 (tb_ksmbd_start), rsmbd on 10.99.0.2:$RSMBD_BENCH_PORT (4455), each exporting
-# share "share" from its own directory of one tmpfs mounted on /srv/bench-tcp (same file
-# system). Every layout runs against both, interleaved over rounds (the server order
+# share "share" from its own directory of one file system mounted on /srv/bench-tcp: by
+# default XFS on a loop device (RSMBD_BENCH_FS=xfs, the file system of VM and database storage,
+# as tools/bench/compare.sh's BENCH_FS=xfs), or RSMBD_BENCH_FS=tmpfs. tmpfs has no
+# non-blocking buffered I/O (preadv2/pwritev2 RWF_NOWAIT fail with EOPNOTSUPP), so rsmbd sends
+# every tmpfs READ and WRITE through its blocking pool, which an in-kernel server never needs. Every layout runs against both, interleaved over rounds (the server order
 # alternates per round); the table shows the median IOPS of each server and the median of the
 # per-round rsmbd/ksmbd ratios:
 #  (a) rsmbd-bench (tools/bench; $RSMBD_BENCH_BIN, default next to $RSMBD_BIN) straight over
@@ -25,6 +28,7 @@
 # for steadier figures e.g. RSMBD_BENCH_ROUNDS=5 RSMBD_BENCH_DURATION=5 FIO_RUNTIME=5.
 #   RSMBD_BENCH_LAYOUTS  space-separated subset of the layout names below (default: all)
 #   RSMBD_BENCH_PORT [4455]  rsmbd's TCP port
+#   RSMBD_BENCH_FS [xfs]  xfs (a 512 MiB image in the guest's memory) or tmpfs
 # Results (one line per run) are also kept in $TESTBED_JOB/bench-tcp.results.
 set -uo pipefail
 : "${TESTBED_DIR:?run this inside the guest via tools/testbed/run-in-guest.sh}"
@@ -77,15 +81,28 @@ cleanup() {
 	tb_umount /mnt/bench-ksmbd
 	tb_rsmbd_stop
 	tb_ksmbd_stop
+	umount "$BASE" 2>/dev/null
+	rm -f /tmp/bench-tcp.img
 }
 trap cleanup EXIT
 T0=$(date +%s)
 tb_net 1 || { echo "network setup failed"; exit 1; }
-if ! mkdir -p "$BASE" || ! mount -t tmpfs -o size=1g bench-tcp "$BASE"; then echo "tmpfs on $BASE failed"; exit 1; fi
+FS=${RSMBD_BENCH_FS:-xfs}
+mkdir -p "$BASE" || exit 1
+case $FS in
+tmpfs) mount -t tmpfs -o size=1g bench-tcp "$BASE" || { echo "tmpfs on $BASE failed"; exit 1; } ;;
+xfs)
+	# The guest loads loop and xfs on demand only (see reflink.sh).
+	{ modprobe loop && modprobe xfs && truncate -s 512M /tmp/bench-tcp.img &&
+		mkfs.xfs -q -f /tmp/bench-tcp.img && mount -o loop /tmp/bench-tcp.img "$BASE"; } ||
+		{ echo "xfs on $BASE failed"; exit 1; }
+	;;
+*) echo "RSMBD_BENCH_FS: xfs or tmpfs"; exit 2 ;;
+esac
 tb_ksmbd_start "$BASE/ksmbd" || exit 1
 tb_rsmbd_start "$BASE/rsmbd" "$TB_SERVER_IP:$RS_PORT" || exit 1
 echo "servers: $(tb_server_version rsmbd | head -n 1) on $TB_SERVER_IP:$RS_PORT;" \
-	"$(tb_server_version ksmbd) on $TB_SERVER_IP:445; shares on tmpfs $BASE"
+	"$(tb_server_version ksmbd) on $TB_SERVER_IP:445; shares on $FS $BASE"
 
 addr() { case $1 in rsmbd) echo "$TB_SERVER_IP:$RS_PORT" ;; ksmbd) echo "$TB_SERVER_IP:445" ;; esac; }
 bench_common() {
