@@ -431,6 +431,7 @@ impl Connection {
                             session.as_ref(),
                             encrypted.is_some(),
                         );
+                        pool::give_bytes(msg);
                         let _ = conn
                             .send_outgoing(smallvec::smallvec![resp], encrypted)
                             .await;
@@ -475,6 +476,9 @@ impl Connection {
             };
             self.early_cancels.lock().remove(&hdr.message_id);
             out.push(self.compose(&hdr, &msg, reply, session.as_ref(), encrypted.is_some()));
+            // The request's receive buffer goes back to this thread's pool if this was its
+            // last reference (a WRITE that waited held it while the reader took a new one).
+            pool::give_bytes(msg);
         }
         if out.is_empty() {
             return Ok(());

@@ -331,13 +331,14 @@ pub fn tree(ctx: &Ctx) -> Result<Arc<TreeConnect>, NtStatus> {
 /// thread hand-off; one that waits moves to a task of its own.
 ///
 /// The future lives on the heap from the start (it cannot move once polled), but in memory
-/// recycled per thread: when it completes in place it is dropped there and its memory kept
-/// for the next one, so the common case allocates nothing.
+/// recycled per thread: when it completes, in place or in its task, it is dropped there and
+/// its memory kept for the next one, so the common case allocates nothing and a request that
+/// waits costs only its task.
 pub(crate) async fn run_or_spawn<F: Future<Output = ()> + Send + 'static>(fut: F) {
     let mut boxed = spare::boxed(fut);
     let first = std::future::poll_fn(|cx| Poll::Ready(boxed.as_mut().poll(cx))).await;
     if first.is_pending() {
-        tokio::spawn(boxed);
+        tokio::spawn(spare::Recycled(Some(boxed)));
     } else {
         spare::recycle(boxed);
     }
@@ -346,21 +347,25 @@ pub(crate) async fn run_or_spawn<F: Future<Output = ()> + Send + 'static>(fut: F
 use std::future::Future;
 use std::task::Poll;
 
-/// One recycled heap block per thread, for [`run_or_spawn`].
+/// Recycled heap blocks per thread, for [`run_or_spawn`].
 mod spare {
     use std::alloc::Layout;
-    use std::cell::Cell;
+    use std::cell::RefCell;
     use std::future::Future;
     use std::pin::Pin;
     use std::ptr::NonNull;
+    use std::task::{Context, Poll};
 
-    /// A block of memory from the global allocator and the layout it was allocated with.
-    struct Block(Cell<Option<(NonNull<u8>, Layout)>>);
+    /// Blocks kept per thread: as many requests as usually wait at once on one thread.
+    const KEEP: usize = 64;
 
-    impl Drop for Block {
+    /// Blocks from the global allocator, each with the layout it was allocated with.
+    struct Blocks(RefCell<Vec<(NonNull<u8>, Layout)>>);
+
+    impl Drop for Blocks {
         fn drop(&mut self) {
-            if let Some((p, l)) = self.0.take() {
-                // SAFETY: the block was allocated by the global allocator with layout `l`
+            for (p, l) in self.0.get_mut().drain(..) {
+                // SAFETY: each block was allocated by the global allocator with layout `l`
                 // (it was a `Box` of a type with that layout) and holds no live value.
                 unsafe { std::alloc::dealloc(p.as_ptr(), l) };
             }
@@ -368,15 +373,22 @@ mod spare {
     }
 
     thread_local! {
-        static SPARE: Block = const { Block(Cell::new(None)) };
+        static SPARE: Blocks = const { Blocks(RefCell::new(Vec::new())) };
     }
 
-    /// `fut` boxed, in the thread's spare block when it has `F`'s layout.
+    /// `fut` boxed, in one of the thread's spare blocks when one has `F`'s layout.
     pub(super) fn boxed<F: Future + Send + 'static>(fut: F) -> Pin<Box<F>> {
         let layout = Layout::new::<F>();
-        let block = SPARE.try_with(|s| s.0.take()).ok().flatten();
+        let block = SPARE
+            .try_with(|s| {
+                let mut v = s.0.borrow_mut();
+                let i = v.iter().rposition(|b| b.1 == layout)?;
+                Some(v.swap_remove(i))
+            })
+            .ok()
+            .flatten();
         match block {
-            Some((p, l)) if l == layout && layout.size() > 0 => {
+            Some((p, _)) if layout.size() > 0 => {
                 let raw = p.as_ptr().cast::<F>();
                 // SAFETY: the block was allocated by the global allocator with exactly
                 // `Layout::new::<F>()` (it was a `Box<F>` before) and holds no live value, so
@@ -386,17 +398,32 @@ mod spare {
                     Box::into_pin(Box::from_raw(raw))
                 }
             }
-            other => {
-                if let Some((p, l)) = other {
-                    // SAFETY: as in `Block::drop`.
-                    unsafe { std::alloc::dealloc(p.as_ptr(), l) };
-                }
-                Box::pin(fut)
-            }
+            _ => Box::pin(fut),
         }
     }
 
-    /// Drops the finished future in place and keeps its memory as the thread's spare block.
+    /// A spawned request future whose memory is recycled on the thread it completes on.
+    pub(super) struct Recycled<F: Future<Output = ()>>(pub(super) Option<Pin<Box<F>>>);
+
+    impl<F: Future<Output = ()>> Future for Recycled<F> {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            // `Recycled` is Unpin (it holds a Box), so its field may be taken.
+            let Some(fut) = self.0.as_mut() else {
+                return Poll::Ready(());
+            };
+            if fut.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            if let Some(done) = self.0.take() {
+                recycle(done);
+            }
+            Poll::Ready(())
+        }
+    }
+
+    /// Drops the finished future in place and keeps its memory as one of the thread's spare
+    /// blocks (freed when the thread already keeps [`KEEP`]).
     pub(super) fn recycle<F: Future>(fut: Pin<Box<F>>) {
         let layout = Layout::new::<F>();
         // SAFETY: the value is dropped in place before its memory is reused (the pinning
@@ -409,11 +436,21 @@ mod spare {
                 return;
             }
             let block = (NonNull::new_unchecked(raw.cast::<u8>()), layout);
-            let old = SPARE.try_with(|s| s.0.replace(Some(block)));
-            match old {
-                Ok(Some((p, l))) => std::alloc::dealloc(p.as_ptr(), l),
-                Ok(None) => {}
-                Err(_) => std::alloc::dealloc(block.0.as_ptr(), layout),
+            let kept = SPARE
+                .try_with(|s| {
+                    let mut v = s.0.borrow_mut();
+                    if v.len() >= KEEP {
+                        return false;
+                    }
+                    if v.capacity() == 0 {
+                        v.reserve_exact(KEEP);
+                    }
+                    v.push(block);
+                    true
+                })
+                .unwrap_or(false);
+            if !kept {
+                std::alloc::dealloc(block.0.as_ptr(), layout);
             }
         }
     }

@@ -2,9 +2,12 @@
 //! state (issue 6): receive buffers, response messages and READ data come from here and go
 //! back here once their last reference is gone (after the send).
 //!
-//! The pools are per thread (no locking) and bounded: a buffer taken on one worker thread and
-//! given back on another simply joins that thread's pool, and one given back to a full pool
-//! is freed. Three size classes: small (response headers and bodies, up to [`SMALL`] bytes of
+//! The pools are per thread (no locking) and bounded. A buffer taken on one worker thread and
+//! given back on another joins that thread's pool; so that threads which mostly give back (the
+//! one a WRITE completes on) feed those which mostly take (the one reading the next request),
+//! a full pool passes a batch to a shared depot and an empty one fetches a batch from it (one
+//! lock per [`BATCH`] buffers, and only when the threads are out of balance). The depot is
+//! bounded too; what does not fit is freed. Three size classes: small (response headers and bodies, up to [`SMALL`] bytes of
 //! capacity), medium (8 KiB READ data and sealed 8 KiB messages, [`MEDIUM`]: the hot size has
 //! a class of its own so 256 outstanding 8 KiB READs hold 2 MiB, not 16, and stay pooled) and
 //! large (receive buffers and bigger data, up to [`LARGE_MAX`]).
@@ -24,6 +27,18 @@ const KEEP_SMALL: usize = 256;
 const KEEP_MEDIUM: usize = 256;
 const KEEP_LARGE: usize = 64;
 
+/// Buffers moved between a thread's pool and the depot at a time.
+const BATCH: usize = 16;
+/// Buffers the shared depot keeps per class (small, medium, large).
+const DEPOT_KEEP: [usize; 3] = [512, 512, 128];
+
+/// Per class, buffers no thread's pool had room for.
+static DEPOT: [parking_lot::Mutex<Vec<BytesMut>>; 3] = [
+    parking_lot::Mutex::new(Vec::new()),
+    parking_lot::Mutex::new(Vec::new()),
+    parking_lot::Mutex::new(Vec::new()),
+];
+
 struct Pools {
     small: Vec<BytesMut>,
     medium: Vec<BytesMut>,
@@ -40,17 +55,46 @@ thread_local! {
     };
 }
 
+impl Pools {
+    /// The pool of class `c` (0 small, 1 medium, 2 large).
+    fn class(&mut self, c: usize) -> &mut Vec<BytesMut> {
+        match c {
+            0 => &mut self.small,
+            1 => &mut self.medium,
+            _ => &mut self.large,
+        }
+    }
+}
+
+/// Buffers kept per thread for class `c`.
+const KEEP: [usize; 3] = [KEEP_SMALL, KEEP_MEDIUM, KEEP_LARGE];
+
+/// A buffer of class `c` from the thread's pool, refilled from the depot when empty.
+fn pop(p: &mut Pools, c: usize) -> Option<BytesMut> {
+    let v = p.class(c);
+    if v.is_empty() {
+        let mut d = DEPOT[c].lock();
+        let n = d.len().min(BATCH);
+        let at = d.len() - n;
+        if v.capacity() < KEEP[c] {
+            v.reserve_exact(KEEP[c] - v.len());
+        }
+        v.extend(d.drain(at..));
+    }
+    v.pop()
+}
+
 /// An empty buffer with room for at least `cap` bytes, recycled when one is at hand.
 pub fn take(cap: usize) -> BytesMut {
     let got = POOLS
         .try_with(|p| {
             let mut p = p.borrow_mut();
             if cap <= SMALL {
-                p.small.pop()
+                pop(&mut p, 0)
             } else if cap <= MEDIUM {
-                p.medium.pop()
+                pop(&mut p, 1)
             } else if cap <= LARGE {
-                p.large.pop()
+                pop(&mut p, 2)
             } else {
                 let i = p.large.iter().position(|b| b.capacity() >= cap)?;
                 Some(p.large.swap_remove(i))
@@ -87,21 +131,36 @@ pub fn give(mut b: BytesMut) {
     b.clear();
     // Moves the region back to the start of its allocation when nothing else uses it (no
     // copy, no allocation); a buffer that cannot offer a whole class's room is dropped.
-    let (class, keep): (fn(&mut Pools) -> &mut Vec<BytesMut>, usize) = if b.try_reclaim(LARGE) {
-        (|p| &mut p.large, KEEP_LARGE)
+    let c = if b.try_reclaim(LARGE) {
+        2
     } else if b.try_reclaim(MEDIUM) {
-        (|p| &mut p.medium, KEEP_MEDIUM)
+        1
     } else if b.try_reclaim(SMALL) {
-        (|p| &mut p.small, KEEP_SMALL)
+        0
     } else {
         return;
     };
     let _ = POOLS.try_with(|p| {
         let mut p = p.borrow_mut();
-        let v = class(&mut p);
-        if v.len() < keep {
-            v.push(b);
+        let v = p.class(c);
+        if v.len() >= KEEP[c] {
+            // Full: a batch goes to the depot (what it has no room for is freed).
+            let mut d = DEPOT[c].lock();
+            let room = DEPOT_KEEP[c].saturating_sub(d.len()).min(BATCH);
+            if d.capacity() == 0 {
+                d.reserve_exact(DEPOT_KEEP[c]);
+            }
+            let at = v.len() - room;
+            d.extend(v.drain(at..));
+            drop(d);
+            if v.len() >= KEEP[c] {
+                return;
+            }
         }
+        if v.capacity() < KEEP[c] {
+            v.reserve_exact(KEEP[c] - v.len());
+        }
+        v.push(b);
     });
 }
 
