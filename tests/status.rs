@@ -37,6 +37,33 @@ fn num(line: &str, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("no numeric {key}= in {line:?}"))
 }
 
+/// Starts tests/python/status_hold.py through `python` (a command running the interpreter)
+/// against 127.0.0.1:`port`; returns it, its stdout and the SessionId it printed once ready.
+fn hold_session(
+    mut python: Command,
+    port: &str,
+    server: &TestServer,
+) -> (std::process::Child, BufReader<std::process::ChildStdout>, String) {
+    let script = format!("{}/tests/python/status_hold.py", env!("CARGO_MANIFEST_DIR"));
+    let mut py = python
+        .arg(script)
+        .args(["127.0.0.1", port, USER, PASS])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start python");
+    let mut out = BufReader::new(py.stdout.take().unwrap());
+    let mut ready = String::new();
+    out.read_line(&mut ready).unwrap();
+    let sid = ready
+        .trim()
+        .strip_prefix("READY session=")
+        .unwrap_or_else(|| panic!("client not ready: {ready:?}; log:\n{}", server.log()))
+        .to_string();
+    (py, out, sid)
+}
+
 #[test]
 fn status_shows_sessions_channels_and_opens() {
     let server = TestServer::start();
@@ -52,23 +79,11 @@ fn status_shows_sessions_channels_and_opens() {
     let idle = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     let idle_peer = idle.local_addr().unwrap().to_string();
 
-    let script = format!("{}/tests/python/status_hold.py", env!("CARGO_MANIFEST_DIR"));
-    let mut py = Command::new(python())
-        .arg(script)
-        .args(["127.0.0.1", &server.port.to_string(), USER, PASS])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start python");
-    let mut out = BufReader::new(py.stdout.take().unwrap());
-    let mut ready = String::new();
-    out.read_line(&mut ready).unwrap();
-    let sid = ready
-        .trim()
-        .strip_prefix("READY session=")
-        .unwrap_or_else(|| panic!("client not ready: {ready:?}; log:\n{}", server.log()))
-        .to_string();
+    let (mut py, mut out, sid) = hold_session(
+        Command::new(python()),
+        &server.port.to_string(),
+        &server,
+    );
 
     let (ok, text) = status(&state, &[]);
     assert!(ok, "rsmbd status failed: {text}");
@@ -259,24 +274,7 @@ fn vanished_client_is_dropped() {
     let ns = common::torture::Netns::create("deadpeer");
     let server = ns.start_server_with("[limits]\ndead_peer_timeout_secs = 10\n");
     let state = server.dir.path().join("state");
-    let script = format!("{}/tests/python/status_hold.py", env!("CARGO_MANIFEST_DIR"));
-    let mut py = ns
-        .command(python())
-        .arg(script)
-        .args(["127.0.0.1", "445", USER, PASS])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start python");
-    let mut out = BufReader::new(py.stdout.take().unwrap());
-    let mut ready = String::new();
-    out.read_line(&mut ready).unwrap();
-    assert!(
-        ready.starts_with("READY session="),
-        "client not ready: {ready:?}; log:\n{}",
-        server.log()
-    );
+    let (mut py, _out, _sid) = hold_session(ns.command(python()), "445", &server);
     let sessions = || {
         let (ok, text) = run_with_timeout(
             ns.command(env!("CARGO_BIN_EXE_rsmbd"))

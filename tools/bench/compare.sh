@@ -25,6 +25,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$HERE/lib.sh"
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
@@ -61,53 +62,15 @@ if [ "${SCALING:-0}" = 1 ]; then
 fi
 ALL_LAYOUTS="$LAYOUTS$SCALING_LAYOUTS"
 if [ $# -gt 0 ]; then
-    sel=""
-    for want in "$@"; do
-        line=$(printf '%s\n' "$ALL_LAYOUTS" | grep "^$want|" || true)
-        [ -n "$line" ] || { echo "unknown layout $want" >&2; exit 2; }
-        sel="$sel$line"$'\n'
-    done
-    LAYOUTS=$sel
+    LAYOUTS=$(bench_select_layouts "$ALL_LAYOUTS" "$@")
 fi
 
-if [ "${NO_BUILD:-0}" != 1 ]; then
-    (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET nice -n 10 cargo build --release --bin rsmbd --bin rsmbd-bench)
-fi
-RSMBD=${RSMBD_BIN:-$TARGET/release/rsmbd}
-BENCH=${BENCH_BIN:-$TARGET/release/rsmbd-bench}
-SRV_PIN=()
-CLI_PIN=()
-if [ "${BENCH_PIN:-0}" = 1 ]; then
-    SRV_PIN=(taskset -c 0)
-    CLI_PIN=(taskset -c 1)
-fi
-
-DATA=$BASE
-MOUNTED=""
-if [ "${BENCH_FS:-}" = xfs ]; then
-    command -v mkfs.xfs >/dev/null || { echo "BENCH_FS=xfs needs mkfs.xfs: apt-get install xfsprogs" >&2; exit 1; }
-    mkdir -p "$BASE/xfs"
-    if ! mountpoint -q "$BASE/xfs"; then
-        rm -f "$BASE/xfs.img"
-        truncate -s 8G "$BASE/xfs.img"
-        mkfs.xfs -q -f -m reflink=1 "$BASE/xfs.img"
-        mount -o loop "$BASE/xfs.img" "$BASE/xfs"
-        MOUNTED=$BASE/xfs
-    fi
-    DATA=$BASE/xfs
-elif [ -n "${BENCH_FS:-}" ]; then
-    echo "BENCH_FS: only xfs is known" >&2
-    exit 2
-fi
+bench_setup "$ROOT" "$TARGET" "$BASE"
 RS_PID=""
 cleanup() {
     if [ -n "$RS_PID" ]; then kill "$RS_PID" 2>/dev/null || true; fi
     SAMBA_BASE=$BASE/samba "$HERE/start-samba.sh" stop || true
-    if [ -n "$MOUNTED" ]; then
-        sleep 1
-        umount "$MOUNTED" || true
-        rm -f "$BASE/xfs.img"
-    fi
+    bench_cleanup_fs "$BASE"
 }
 trap cleanup EXIT
 

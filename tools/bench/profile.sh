@@ -17,6 +17,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$HERE/lib.sh"
 DURATION=${DURATION:-8}
 SIZE=${SIZE:-256m}
@@ -37,48 +38,14 @@ randread-8k-1x64|--layout randread --bs 8k --conns 1 --qd 64
 randread-8k-64x1|--layout randread --bs 8k --conns 64 --qd 1
 "
 if [ $# -gt 0 ]; then
-    sel=""
-    for want in "$@"; do
-        line=$(printf '%s\n' "$LAYOUTS" | grep "^$want|" || true)
-        [ -n "$line" ] || { echo "unknown layout $want" >&2; exit 2; }
-        sel="$sel$line"$'\n'
-    done
-    LAYOUTS=$sel
+    LAYOUTS=$(bench_select_layouts "$LAYOUTS" "$@")
 fi
 
-if [ "${NO_BUILD:-0}" != 1 ]; then
-    (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET nice -n 10 cargo build --release --bin rsmbd --bin rsmbd-bench)
-fi
-RSMBD=${RSMBD_BIN:-$TARGET/release/rsmbd}
-BENCH=${BENCH_BIN:-$TARGET/release/rsmbd-bench}
-SRV_PIN=()
-CLI_PIN=()
-if [ "${BENCH_PIN:-0}" = 1 ]; then
-    SRV_PIN=(taskset -c 0)
-    CLI_PIN=(taskset -c 1)
-fi
-mkdir -p "$BASE"
-DATA=$BASE
-MOUNTED=""
-if [ "${BENCH_FS:-}" = xfs ]; then
-    mkdir -p "$BASE/xfs"
-    if ! mountpoint -q "$BASE/xfs"; then
-        rm -f "$BASE/xfs.img"
-        truncate -s 4G "$BASE/xfs.img"
-        mkfs.xfs -q -f -m reflink=1 "$BASE/xfs.img"
-        mount -o loop "$BASE/xfs.img" "$BASE/xfs"
-        MOUNTED=$BASE/xfs
-    fi
-    DATA=$BASE/xfs
-fi
+bench_setup "$ROOT" "$TARGET" "$BASE"
 RS_PID=""
 cleanup() {
     if [ -n "$RS_PID" ]; then kill "$RS_PID" 2>/dev/null || true; fi
-    if [ -n "$MOUNTED" ]; then
-        sleep 1
-        umount "$MOUNTED" || true
-        rm -f "$BASE/xfs.img"
-    fi
+    bench_cleanup_fs "$BASE"
 }
 trap cleanup EXIT
 bench_start_rsmbd "$RSMBD" "$BASE" "$DATA/rsmbd-share" "$PASS" "${SRV_PIN[@]}"
