@@ -43,7 +43,11 @@ fn hold_session(
     mut python: Command,
     port: &str,
     server: &TestServer,
-) -> (std::process::Child, BufReader<std::process::ChildStdout>, String) {
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStdout>,
+    String,
+) {
     let script = format!("{}/tests/python/status_hold.py", env!("CARGO_MANIFEST_DIR"));
     let mut py = python
         .arg(script)
@@ -79,11 +83,8 @@ fn status_shows_sessions_channels_and_opens() {
     let idle = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     let idle_peer = idle.local_addr().unwrap().to_string();
 
-    let (mut py, mut out, sid) = hold_session(
-        Command::new(python()),
-        &server.port.to_string(),
-        &server,
-    );
+    let (mut py, mut out, sid) =
+        hold_session(Command::new(python()), &server.port.to_string(), &server);
 
     let (ok, text) = status(&state, &[]);
     assert!(ok, "rsmbd status failed: {text}");
