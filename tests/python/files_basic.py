@@ -17,7 +17,6 @@ from smbprotocol.create_contexts import (
     SMB2CreateContextRequest,
     SMB2CreateQueryMaximalAccessRequest,
 )
-from smbprotocol.exceptions import SMBResponseException
 from smbprotocol.open import (
     CreateDisposition,
     CreateOptions,
@@ -30,6 +29,7 @@ from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
 from harness import case, finish
+from rawclient import expect_status
 
 host, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 # The share's directory, when the caller knows it (checks QFid against the inode).
@@ -77,16 +77,6 @@ class Client:
             self.conn.transport.close()
         except Exception:  # noqa: BLE001 - teardown only
             pass
-
-
-def expect_status(status, fn):
-    try:
-        fn()
-    except SMBResponseException as e:
-        if e.status != status:
-            raise AssertionError(f"status {e.status:#x}, wanted {status:#x}") from e
-        return
-    raise AssertionError(f"succeeded, wanted {status:#x}")
 
 
 a = Client()

@@ -14,7 +14,6 @@ import sys
 import uuid
 
 from smbprotocol.connection import Connection, Dialects
-from smbprotocol.exceptions import SMBResponseException
 from smbprotocol.ioctl import CtlCode, IOCTLFlags, SMB2IOCTLRequest, SMB2IOCTLResponse
 
 # smbprotocol's CtlCode enum lacks these; its EnumField refuses unknown values.
@@ -22,14 +21,14 @@ FSCTL_GET_INTEGRITY_INFORMATION = 0x0009027C
 FSCTL_SET_INTEGRITY_INFORMATION = 0x0009C280
 setattr(CtlCode, "FSCTL_GET_INTEGRITY_INFORMATION", FSCTL_GET_INTEGRITY_INFORMATION)
 setattr(CtlCode, "FSCTL_SET_INTEGRITY_INFORMATION", FSCTL_SET_INTEGRITY_INFORMATION)
-from smbprotocol.open import (CreateDisposition, CreateOptions, FilePipePrinterAccessMask,  # noqa: E402
-                              ImpersonationLevel, Open, ShareAccess, SMB2QueryInfoRequest,
+from smbprotocol.open import (CreateDisposition, CreateOptions,  # noqa: E402
+                              ImpersonationLevel, Open, SMB2QueryInfoRequest,
                               SMB2QueryInfoResponse)
 from smbprotocol.session import Session  # noqa: E402
 from smbprotocol.tree import TreeConnect  # noqa: E402
 
 from harness import case, finish  # noqa: E402
-from rawclient import RawClient, expect_status  # noqa: E402
+from rawclient import ALL_SHARE, RW, A, RawClient, expect_status  # noqa: E402
 
 cfg = json.loads(sys.argv[1])
 host, user, password = cfg["host"], cfg["user"], cfg["password"]
@@ -44,10 +43,7 @@ STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
 STATUS_ACCESS_DENIED = 0xC0000022
 STATUS_NOT_SUPPORTED = 0xC00000BB
 
-A = FilePipePrinterAccessMask
-RW = A.FILE_READ_DATA | A.FILE_WRITE_DATA | A.FILE_READ_ATTRIBUTES | A.FILE_WRITE_ATTRIBUTES
 RO = A.FILE_READ_DATA | A.FILE_READ_ATTRIBUTES
-ALL_SHARE = ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE
 
 
 class Client(RawClient):

@@ -8,7 +8,6 @@ import time
 import uuid
 
 from smbprotocol.connection import Connection, Dialects
-from smbprotocol.exceptions import SMBResponseException
 from smbprotocol.open import (
     CreateDisposition,
     CreateOptions,
@@ -23,6 +22,7 @@ from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
 from harness import case, finish
+from rawclient import expect_status
 
 host, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 GENERIC_READ_WRITE = 0x80000000 | 0x40000000
@@ -65,16 +65,6 @@ def element(offset, length, flags):
     e["length"] = length
     e["flags"] = flags
     return e
-
-
-def expect_status(status, fn):
-    try:
-        fn()
-    except SMBResponseException as e:
-        if e.status != status:
-            raise AssertionError(f"status {e.status:#x}, wanted {status:#x}")
-        return
-    raise AssertionError(f"succeeded, wanted {status:#x}")
 
 
 def blocking_lock_released_by_other_session(dialect):

@@ -23,20 +23,19 @@ import uuid
 
 import smbclient
 from smbprotocol.connection import Connection, Dialects
-from smbprotocol.exceptions import SMBResponseException
 from smbprotocol.ioctl import CtlCode, IOCTLFlags, SMB2IOCTLRequest, SMB2IOCTLResponse
 
 # smbprotocol's CtlCode enum lacks these; its EnumField refuses unknown values.
 for _name, _code in (("FSCTL_OFFLOAD_READ", 0x00094264), ("FSCTL_OFFLOAD_WRITE", 0x00098268),
                      ("FSCTL_DUPLICATE_EXTENTS_TO_FILE", 0x00098344)):
     setattr(CtlCode, _name, _code)
-from smbprotocol.open import (CreateDisposition, CreateOptions, FilePipePrinterAccessMask,
-                              ImpersonationLevel, Open, ShareAccess, SMB2SetInfoRequest)
+from smbprotocol.open import (CreateDisposition, CreateOptions,
+                              ImpersonationLevel, Open, SMB2SetInfoRequest)
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
 from harness import case, finish
-from rawclient import RawClient, expect_status
+from rawclient import ALL_SHARE, RW, A, RawClient, expect_status
 
 cfg = json.loads(sys.argv[1])
 host, user, password = cfg["host"], cfg["user"], cfg["password"]
@@ -49,9 +48,6 @@ STATUS_INVALID_PARAMETER = 0xC000000D
 STATUS_END_OF_FILE = 0xC0000011
 ZERO_TOKEN_TYPE = 0xFFFF0001
 
-A = FilePipePrinterAccessMask
-RW = A.FILE_READ_DATA | A.FILE_WRITE_DATA | A.FILE_READ_ATTRIBUTES | A.FILE_WRITE_ATTRIBUTES
-ALL_SHARE = ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE
 
 
 class Client(RawClient):

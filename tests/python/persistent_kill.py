@@ -21,6 +21,7 @@ import sys
 import uuid
 
 from harness import case, finish
+from rawclient import expect_status
 from smbprotocol.connection import Connection
 from smbprotocol.create_contexts import (
     CreateContextName,
@@ -30,7 +31,6 @@ from smbprotocol.create_contexts import (
     SMB2CreateDurableHandleRequestV2,
     SMB2CreateRequestLeaseV2,
 )
-from smbprotocol.exceptions import SMBResponseException
 from smbprotocol.open import (
     CreateDisposition,
     CreateOptions,
@@ -145,16 +145,6 @@ def lock_element(flags):
     e["length"] = 1
     e["flags"] = flags
     return e
-
-
-def expect_status(status, fn):
-    try:
-        fn()
-    except SMBResponseException as e:
-        if e.status != status:
-            raise AssertionError(f"status 0x{e.status:08x}, expected 0x{status:08x}") from e
-        return
-    raise AssertionError(f"succeeded, expected 0x{status:08x}")
 
 
 # 1. Persistent opens, then writes until the server dies.
