@@ -33,6 +33,24 @@ fn last_err(what: &str) -> io::Error {
     io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
+/// A zeroed buffer of `len` bytes registered for local write; the caller deregisters it.
+///
+/// # Safety
+/// `pd` is a live protection domain.
+unsafe fn register(pd: *mut ibv_pd, len: usize) -> io::Result<(Box<[u8]>, *mut ibv_mr)> {
+    let mut buf = vec![0u8; len].into_boxed_slice();
+    let mr = ibv_reg_mr(
+        pd,
+        buf.as_mut_ptr().cast(),
+        buf.len(),
+        ibv_access_flags::IBV_ACCESS_LOCAL_WRITE.0 as i32,
+    );
+    if mr.is_null() {
+        return Err(last_err("ibv_reg_mr"));
+    }
+    Ok((buf, mr))
+}
+
 /// A registered buffer carved into equal slots.
 struct Pool {
     buf: Box<[u8]>,
@@ -45,16 +63,7 @@ impl Pool {
     /// # Safety
     /// `pd` is a live protection domain.
     unsafe fn new(pd: *mut ibv_pd, slots: usize, slot: usize) -> io::Result<Pool> {
-        let mut buf = vec![0u8; slots * slot].into_boxed_slice();
-        let mr = ibv_reg_mr(
-            pd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            ibv_access_flags::IBV_ACCESS_LOCAL_WRITE.0 as i32,
-        );
-        if mr.is_null() {
-            return Err(last_err("ibv_reg_mr"));
-        }
+        let (buf, mr) = register(pd, slots * slot)?;
         Ok(Pool {
             buf,
             mr,
@@ -92,16 +101,7 @@ impl Region {
     /// # Safety
     /// `pd` is a live protection domain.
     unsafe fn new(pd: *mut ibv_pd, len: usize) -> io::Result<Region> {
-        let mut buf = vec![0u8; len].into_boxed_slice();
-        let mr = ibv_reg_mr(
-            pd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            ibv_access_flags::IBV_ACCESS_LOCAL_WRITE.0 as i32,
-        );
-        if mr.is_null() {
-            return Err(last_err("ibv_reg_mr"));
-        }
+        let (buf, mr) = register(pd, len)?;
         Ok(Region { buf, mr })
     }
 
