@@ -188,6 +188,7 @@ fn measure(
         base,
         warm_end: base + Duration::from_millis(700),
         end: base + Duration::from_millis(2200),
+        busy_poll: false,
     };
     let worker = std::thread::spawn(move || engine::run(links, w, t));
     // Sample inside the measured window, a little after it opens and before it closes.

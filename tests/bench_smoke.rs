@@ -66,6 +66,28 @@ fn mixed_8k_plain_two_connections() {
     assert_eq!(data.len(), 4 << 20);
 }
 
+/// `--busy-poll` (the client never sleeps, see tools/bench/engine.rs) completes operations on
+/// several connections at queue depth 1 and reports no client CPU per operation, which a
+/// spinning client cannot measure.
+#[test]
+fn busy_poll_runs_and_reports_no_client_cpu() {
+    let srv = TestServer::start();
+    let r = bench(
+        &srv,
+        &[
+            "--layout",
+            "randread",
+            "--conns",
+            "4",
+            "--qd",
+            "1",
+            "--busy-poll",
+        ],
+    );
+    assert_ran(&r);
+    assert_eq!(field(&r, "client_us_op"), "na", "{r:?}");
+}
+
 #[test]
 fn encrypted_and_signed_runs() {
     let srv = TestServer::start();

@@ -97,6 +97,11 @@ pub struct Timing {
     pub warm_end: Instant,
     /// End of measurement.
     pub end: Instant,
+    /// Poll without sleeping (`--busy-poll`): the worker never waits in `epoll_wait`, so a
+    /// server's send never has to wake it. On loopback that wake-up (and the cross-CPU
+    /// interrupt behind it) runs in the *server's* send path and is charged to the server;
+    /// with a real network it is the client machine's work.
+    pub busy_poll: bool,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -500,7 +505,11 @@ pub fn run(mut links: Vec<Link>, w: Workload, t: Timing) -> (Stats, Vec<Link>) {
             stats.bytes = 0;
             stats.hist.clear();
         }
-        let timeout = (t.end - now).as_millis().clamp(1, 50) as libc::c_int;
+        let timeout = if t.busy_poll {
+            0
+        } else {
+            (t.end - now).as_millis().clamp(1, 50) as libc::c_int
+        };
         // SAFETY: events is a valid buffer of 64 epoll_events.
         let n = unsafe { libc::epoll_wait(ep, events.as_mut_ptr(), events.len() as i32, timeout) };
         for ev in events.iter().take(n.max(0) as usize) {
