@@ -120,37 +120,26 @@ done
 
 echo
 echo "rsmbd vs Samba $(smbd --version 2>/dev/null | head -1), shares on $(df -T "$DATA" | awk 'NR==2 {print $2}'), $ROUNDS rounds x ${DURATION} s (+${WARMUP} s warm-up), medians; $(nproc) CPUs, $(date -u +%Y-%m-%d)"
-awk '
-function med(list,   n, a, i, j, t) {
-    n = split(list, a, " ")
-    if (n == 0) return "-"
-    for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk -f "$HERE/results.awk" -f /dev/stdin "$RESULTS" <<'AWK'
 {
-    delete f
-    for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-    l = f["label"]; s = f["server"]; r = f["round"]
-    if (!(l in seen)) { seen[l] = 1; order[++nl] = l }
+    l = fields(); s = f["server"]
     iops[l, s] = iops[l, s] " " f["iops"]
     cpu[l, s] = cpu[l, s] " " f["server_us_op"]
     p99[l, s] = p99[l, s] " " f["p99_us"]
     cli[s] = cli[s] " " f["client_us_op"]
     clil[l, s] = clil[l, s] " " f["client_us_op"]
     if (f["errors"] != "0") err[l, s] = 1
-    by[l, s, r] = f["iops"]
-    rounds[r] = 1
+    by[l, s, f["round"]] = f["iops"]
 }
 END {
     printf "| layout | rsmbd IOPS | Samba IOPS | ratio | rsmbd us/op | Samba us/op | rsmbd p99 us | Samba p99 us |\n"
     printf "|---|---:|---:|---:|---:|---:|---:|---:|\n"
     for (k = 1; k <= nl; k++) {
-        l = order[k]; ratios = ""
-        for (r in rounds) if (by[l, "samba", r] + 0 > 0) ratios = ratios " " (by[l, "rsmbd", r] / by[l, "samba", r])
+        l = order[k]
         printf "| %s | %.0f%s | %.0f%s | %.2f | %.1f | %.1f | %.0f | %.0f |\n", l,
             med(iops[l, "rsmbd"]), (err[l, "rsmbd"] ? " (errors)" : ""),
             med(iops[l, "samba"]), (err[l, "samba"] ? " (errors)" : ""),
-            med(ratios), med(cpu[l, "rsmbd"]), med(cpu[l, "samba"]),
+            med(ratios(l, "rsmbd", "samba")), med(cpu[l, "rsmbd"]), med(cpu[l, "samba"]),
             med(p99[l, "rsmbd"]), med(p99[l, "samba"])
     }
     if (cli["rsmbd"] ~ /na/) {
@@ -161,4 +150,5 @@ END {
     printf "client us/op per layout (rsmbd / Samba):"
     for (k = 1; k <= nl; k++) printf " %s %.1f/%.1f;", order[k], med(clil[order[k], "rsmbd"]), med(clil[order[k], "samba"])
     printf "\n"
-}' "$RESULTS"
+}
+AWK

@@ -168,33 +168,24 @@ done
 
 echo
 echo "=== rsmbd / ksmbd over TCP, 8 KiB, $ROUNDS round(s), medians (TCG guest: relative figures only); $(($(date +%s) - T0)) s"
-awk '
-function med(list,   n, a, i, j, t) {
-	n = split(list, a, " ")
-	if (n == 0) return ""
-	for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-	return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk -f "$TESTBED_DIR/../bench/results.awk" -f /dev/stdin "$RESULTS" <<'AWK'
 function cell(l, s) { return err[l, s] ? "failed" : sprintf("%.0f", med(iops[l, s])) }
 function lat(l, s,   m) { m = med(p99[l, s]); return (m == "" || err[l, s]) ? "-" : sprintf("%.0f", m) }
 {
-	delete f
-	for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2) f[kv[1]] = kv[2]
-	l = f["label"]; s = f["server"]; r = f["round"]
-	if (!(l in seen)) { seen[l] = 1; order[++nl] = l }
+	l = fields(); s = f["server"]
 	if (f["errors"] != "0" || f["iops"] + 0 <= 0) { err[l, s] = 1; bad = 1; next }
 	iops[l, s] = iops[l, s] " " f["iops"]
 	if (f["p99_us"] != "-") p99[l, s] = p99[l, s] " " f["p99_us"]
-	by[l, s, r] = f["iops"]; rounds[r] = 1
+	by[l, s, f["round"]] = f["iops"]
 }
 END {
 	printf "| layout | rsmbd IOPS | ksmbd IOPS | ratio | rsmbd p99 us | ksmbd p99 us |\n"
 	printf "|---|---:|---:|---:|---:|---:|\n"
 	for (k = 1; k <= nl; k++) {
-		l = order[k]; ratios = ""
-		for (r in rounds) if (by[l, "ksmbd", r] > 0 && by[l, "rsmbd", r] > 0) ratios = ratios " " (by[l, "rsmbd", r] / by[l, "ksmbd", r])
-		ratio = (ratios == "" || err[l, "rsmbd"] || err[l, "ksmbd"]) ? "-" : sprintf("%.2f", med(ratios))
+		l = order[k]; r = ratios(l, "rsmbd", "ksmbd")
+		ratio = (r == "" || err[l, "rsmbd"] || err[l, "ksmbd"]) ? "-" : sprintf("%.2f", med(r))
 		printf "| %s | %s | %s | %s | %s | %s |\n", l, cell(l, "rsmbd"), cell(l, "ksmbd"), ratio, lat(l, "rsmbd"), lat(l, "ksmbd")
 	}
 	exit bad
-}' "$RESULTS"
+}
+AWK
