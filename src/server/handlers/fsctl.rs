@@ -7,7 +7,8 @@
 //! - FSCTL_CREATE_OR_GET_OBJECT_ID / FSCTL_GET_OBJECT_ID (2.1.5.9.1, 2.1.5.9.10): a stable
 //!   FILE_OBJECTID_BUFFER derived from (device, inode);
 //! - FSCTL_SRV_ENUMERATE_SNAPSHOTS (MS-SMB2 3.3.5.15.1): no snapshots;
-//! - FSCTL_IS_PATHNAME_VALID, FSCTL_FILE_LEVEL_TRIM (accepted);
+//! - FSCTL_FILE_LEVEL_TRIM (MS-FSA 2.1.5.10.6) in [`trim`]: punches holes;
+//! - FSCTL_IS_PATHNAME_VALID (accepted);
 //! - FSCTL_SRV_REQUEST_RESUME_KEY, FSCTL_SRV_COPYCHUNK[_WRITE] (MS-SMB2 3.3.5.15.5/.6), in
 //!   [`copychunk`];
 //! - FSCTL_DUPLICATE_EXTENTS_TO_FILE[_EX] (MS-SMB2 3.3.5.15.17/18, block cloning by reflink)
@@ -25,6 +26,7 @@ mod copychunk;
 mod duplicate_extents;
 mod integrity;
 mod offload;
+mod trim;
 
 use super::files;
 use super::ioctl::ioctl_reply;
@@ -88,21 +90,8 @@ pub async fn handle(ctx: &Ctx, open: Arc<Open>, req: &IoctlRequest) -> Result<Re
         }
         FSCTL_IS_PATHNAME_VALID => out(NtStatus::SUCCESS, vec![]),
         FSCTL_FILE_LEVEL_TRIM => {
-            // FILE_LEVEL_TRIM: Key, NumRanges, ranges. Nothing to do on a local file system;
-            // report every range as processed (FILE_LEVEL_TRIM_OUTPUT).
-            let n = req.input.get(4..8).ok_or(NtStatus::INVALID_PARAMETER)?;
-            if file.is_dir {
-                return Err(NtStatus::INVALID_PARAMETER);
-            }
-            if open.granted_access & (FILE_WRITE_DATA | FILE_APPEND_DATA) == 0 {
-                return Err(NtStatus::ACCESS_DENIED);
-            }
-            let data = if req.max_output_response >= 4 {
-                n.to_vec()
-            } else {
-                vec![]
-            };
-            out(NtStatus::SUCCESS, data)
+            let (status, data) = trim::trim(&open, file, req).await?;
+            out(status, data)
         }
         FSCTL_SRV_REQUEST_RESUME_KEY => copychunk::resume_key(ctx, &open, req),
         FSCTL_SRV_COPYCHUNK | FSCTL_SRV_COPYCHUNK_WRITE => {

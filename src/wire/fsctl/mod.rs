@@ -163,3 +163,4 @@ pub mod offload;
 pub mod pipe;
 pub mod reparse;
 pub mod sparse;
+pub mod trim;
