@@ -14,7 +14,8 @@
 //!
 //! One file per persistent open in `<state_dir>/persistent/` (directory mode 0700), named
 //! `<persistent FileId, 16 hex digits>.ph`. It is written before the CREATE response goes out,
-//! again after each successful LOCK on the open and after a reconnect, by writing
+//! again after each successful LOCK on the open, a lease break acknowledgment, a rename or a
+//! change of delete-on-close (SET_INFO) and after a reconnect, by writing
 //! `.<name>.tmp`, `fsync`ing it, renaming it over `<name>` and `fsync`ing the directory: a crash
 //! leaves either the old or the new record, never a torn one. CLOSE and the timeout of a
 //! disconnected open unlink it (without a directory fsync: a record that reappears after a
@@ -32,8 +33,8 @@
 //! | 32 | SHA-256 of everything before it |
 //!
 //! Payload, in order: FileId (persistent u64, volatile u64), CreateGuid (16), ClientGuid (16),
-//! user, share and path (each u32 length + UTF-8; the path as the client sent it, relative to
-//! the share), file identity (FileStates key: device u64, inode u64), DesiredAccess as granted
+//! user, share and path (each u32 length + UTF-8; the open's current path relative to the
+//! share, `\`-separated), file identity (FileStates key: device u64, inode u64), DesiredAccess as granted
 //! (u32), ShareAccess (u32), CreateOptions (u32), timeout in ms (u64), AppInstanceId (u8 flag +
 //! 16), delete-on-close (u8), oplock level (u8), lease (u8 flag; then key 16, state u32,
 //! version u8, epoch u16, parent flag u8 + 16), byte-range locks (u32 count, each offset u64,
@@ -128,14 +129,19 @@ pub fn snapshot(open: &Open, d: &Durable) -> Option<Record> {
         client_guid: d.client_guid,
         user: d.user.clone(),
         share: d.share.clone(),
-        path: d.name.clone(),
+        // The name now (renames through this open move it), not the one it was opened by.
+        path: f.handle.path().to_smb_string(),
         file_key: f.state.key,
         granted_access: open.granted_access,
         share_access: f.share_access,
         create_options: f.create_options,
         timeout_ms: u64::try_from(d.timeout.as_millis()).unwrap_or(u64::MAX),
         app_instance: d.app_instance.map(|g| g.0),
-        delete_on_close: f.delete_on_close.load(std::sync::atomic::Ordering::SeqCst),
+        // FILE_DELETE_ON_CLOSE or SET_INFO's delete-on-close (per open), or the file's
+        // delete-pending disposition (FileDispositionInformation, kept on the file): either
+        // way the file goes when the reclaimed handle closes.
+        delete_on_close: f.delete_on_close.load(std::sync::atomic::Ordering::SeqCst)
+            || inner.delete_pending,
         oplock_level: if lease.is_some() {
             super::oplock::LEASE
         } else {
@@ -147,7 +153,7 @@ pub fn snapshot(open: &Open, d: &Durable) -> Option<Record> {
 }
 
 /// Writes the record of `open` when it is persistent (after its CREATE, a LOCK, a
-/// reconnect). A failure is logged: the open stays durable for this run of the server.
+/// reconnect, a rename or a change of delete-on-close). A failure is logged: the open stays durable for this run of the server.
 pub async fn save(server: &Arc<Server>, open: &Open) {
     let Some(d) = server.durable.get(open.file_id).filter(|d| d.persistent) else {
         return;

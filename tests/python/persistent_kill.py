@@ -5,18 +5,23 @@ usage: persistent_kill.py HOST PORT USER PASS OTHER_USER OTHER_PASS
 Protocol with the test (stdin/stdout lines):
   1. Opens on the CA share `ca`, with DH2Q + SMB2_DHANDLE_FLAG_PERSISTENT, all with one
      ClientGuid: `big.bin` (no oplock; an exclusive byte-range lock at 1 GiB), `leased.bin`
-     (lease v2 RWH) and `expire.bin` (timeout 2 s, never reclaimed). Prints `OPENED`, then
+     (lease v2 RWH), `expire.bin` (timeout 2 s, never reclaimed), `renamed.bin` (renamed to
+     `renamed-new.bin` while open) and `doc.bin` (FileDispositionInformation DeletePending
+     set while open). Prints `OPENED`, then
      writes `big.bin` in 64 KiB chunks, printing `WROTE k` after chunk k is acknowledged.
   2. The test SIGKILLs rsmbd mid-write and restarts it on the same port and state directory;
      the next write fails and the script prints `LOST k`, then waits for a `RESTARTED` line.
   3. Cases after the restart: another user's DH2C is refused; the owner's DH2C reclaims
      `big.bin` (its lock is back: another connection cannot lock the range) and `leased.bin`
      (lease state RWH again); writing resumes from the chunk that failed, the file is closed
-     and read back byte-exact. Prints `DONE <sha256>`; the test compares the file on disk.
+     and read back byte-exact; `renamed-new.bin` is reclaimed under its new name, and
+     `doc.bin`, reclaimed and closed, is gone. Prints `DONE <sha256>`; the test compares the
+     file on disk.
   4. Waits for an `EXPIRED` line (the test waited past expire.bin's timeout) and checks that
      its DH2C now finds nothing (STATUS_OBJECT_NAME_NOT_FOUND).
 """
 import hashlib
+import struct
 import sys
 import uuid
 
@@ -40,6 +45,7 @@ from smbprotocol.open import (
     Open,
     RequestedOplockLevel,
     SMB2LockElement,
+    SMB2SetInfoRequest,
 )
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
@@ -48,6 +54,7 @@ host, port, user, password, other_user, other_pass = sys.argv[1:7]
 port = int(port)
 CLIENT_GUID = uuid.uuid4()
 RW = 0x0012019F
+RW_DELETE = RW | 0x00010000
 CHUNK = 65536
 CHUNKS = 48
 LOCK_AT = 1 << 30
@@ -123,20 +130,38 @@ def lease_state(resp):
     return None
 
 
-def open_new(tree, name, ctxs, oplock=RequestedOplockLevel.SMB2_OPLOCK_LEVEL_NONE):
+def open_new(tree, name, ctxs, oplock=RequestedOplockLevel.SMB2_OPLOCK_LEVEL_NONE, access=RW):
     o = Open(tree, name)
-    resp = o.create(ImpersonationLevel.Impersonation, RW, FileAttributes.FILE_ATTRIBUTE_NORMAL, 7,
+    resp = o.create(ImpersonationLevel.Impersonation, access, FileAttributes.FILE_ATTRIBUTE_NORMAL, 7,
                     CreateDisposition.FILE_OVERWRITE_IF, CreateOptions.FILE_NON_DIRECTORY_FILE, ctxs,
                     oplock_level=oplock)
     return o, resp
 
 
-def reopen(tree, name, file_id, create_guid, extra=(), oplock=RequestedOplockLevel.SMB2_OPLOCK_LEVEL_NONE):
+def reopen(tree, name, file_id, create_guid, extra=(), oplock=RequestedOplockLevel.SMB2_OPLOCK_LEVEL_NONE,
+           access=RW):
     o = Open(tree, name)
-    resp = o.create(ImpersonationLevel.Impersonation, RW, FileAttributes.FILE_ATTRIBUTE_NORMAL, 7,
+    resp = o.create(ImpersonationLevel.Impersonation, access, FileAttributes.FILE_ATTRIBUTE_NORMAL, 7,
                     CreateDisposition.FILE_OPEN, CreateOptions.FILE_NON_DIRECTORY_FILE,
                     [dh2c(file_id, create_guid)] + list(extra), oplock_level=oplock)
     return o, resp
+
+
+def set_info(o, info_class, data):
+    """SET_INFO of a file information class on open `o`."""
+    req = SMB2SetInfoRequest()
+    req["info_type"] = 1  # SMB2_0_INFO_FILE
+    req["file_info_class"] = info_class
+    req["file_id"] = o.file_id
+    req["buffer"] = data
+    sent = o.connection.send(req, sid=o.tree_connect.session.session_id, tid=o.tree_connect.tree_connect_id)
+    o.connection.receive(sent)
+
+
+def rename(o, new_name):
+    """FileRenameInformation (class 10): ReplaceIfExists 0, RootDirectory 0, FileName."""
+    name = new_name.encode("utf-16-le")
+    set_info(o, 10, struct.pack("<B7xQI", 0, 0, len(name)) + name)
 
 
 def lock_element(flags):
@@ -160,7 +185,17 @@ assert lease_state(r) == 7 and durable_flags(r) == DurableHandleFlags.SMB2_DHAND
 leased.write(b"leased data", 0)
 expire, r = open_new(tree, "expire.bin", [dh2q(expire_guid, 2000)])
 assert durable_flags(r) == DurableHandleFlags.SMB2_DHANDLE_FLAG_PERSISTENT, r
-ids = {"big": big.file_id, "leased": leased.file_id, "expire": expire.file_id}
+# Renamed while open, and marked delete-on-close: both changes must be in the record.
+renamed_guid, doc_guid = uuid.uuid4(), uuid.uuid4()
+renamed, r = open_new(tree, "renamed.bin", [dh2q(renamed_guid, 30000)], access=RW_DELETE)
+assert durable_flags(r) == DurableHandleFlags.SMB2_DHANDLE_FLAG_PERSISTENT, r
+renamed.write(b"renamed data", 0)
+rename(renamed, "renamed-new.bin")
+doc, r = open_new(tree, "doc.bin", [dh2q(doc_guid, 30000)], access=RW_DELETE)
+assert durable_flags(r) == DurableHandleFlags.SMB2_DHANDLE_FLAG_PERSISTENT, r
+set_info(doc, 13, b"\x01")  # FileDispositionInformation: DeletePending
+ids = {"big": big.file_id, "leased": leased.file_id, "expire": expire.file_id,
+       "renamed": renamed.file_id, "doc": doc.file_id}
 say("OPENED")
 lost = None
 for k in range(CHUNKS):
@@ -223,11 +258,28 @@ def lease_survived():
     o.close()
 
 
+def rename_survived():
+    o, _ = reopen(state["tree"], "renamed-new.bin", ids["renamed"], renamed_guid, access=RW_DELETE)
+    assert o.read(0, 12) == b"renamed data"
+    o.close()
+
+
+def delete_on_close_survived():
+    o, _ = reopen(state["tree"], "doc.bin", ids["doc"], doc_guid, access=RW_DELETE)
+    o.close()
+    gone = Open(state["tree"], "doc.bin")
+    expect_status(STATUS_OBJECT_NAME_NOT_FOUND, lambda: gone.create(
+        ImpersonationLevel.Impersonation, 0x00120089, FileAttributes.FILE_ATTRIBUTE_NORMAL, 7,
+        CreateDisposition.FILE_OPEN, CreateOptions.FILE_NON_DIRECTORY_FILE))
+
+
 case("another user cannot reclaim", other_user_refused)
 case("owner reclaims, finishes, byte-exact", owner_reclaims_and_finishes)
 if "big" in state:
     case("byte-range lock re-established", lock_survived)
     case("lease restored", lease_survived)
+    case("renamed while open: reclaimed under the new name", rename_survived)
+    case("delete-on-close set while open: deleted on the reclaimed handle's close", delete_on_close_survived)
     state["big"].close()
     say(f"DONE {state['sha']}")
 if sys.stdin.readline().strip() == "EXPIRED":

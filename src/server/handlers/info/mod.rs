@@ -258,7 +258,21 @@ pub async fn set(ctx: Ctx) -> Result<Reply, NtStatus> {
         return Err(NtStatus::NOT_SUPPORTED);
     }
     match req.info_type {
-        InfoType::FILE => set_file::set(&ctx, &open, &tree, &req).await?,
+        InfoType::FILE => {
+            set_file::set(&ctx, &open, &tree, &req).await?;
+            // A persistent open's record holds its name and delete-on-close (a restart must
+            // reopen the renamed file, and delete it on the reclaimed handle's close).
+            use crate::wire::info::FileInformationClass as C;
+            if matches!(
+                C(req.file_info_class),
+                C::FILE_RENAME_INFORMATION
+                    | C::FILE_RENAME_INFORMATION_EX
+                    | C::FILE_DISPOSITION_INFORMATION
+                    | C::FILE_DISPOSITION_INFORMATION_EX
+            ) {
+                crate::server::persistent::save(&ctx.conn.server, &open).await;
+            }
+        }
         InfoType::SECURITY => {
             security::set(&ctx, &open, req.additional_information, &req.buffer).await?
         }
