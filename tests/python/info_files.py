@@ -27,6 +27,7 @@ from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
 from harness import case, finish
+from rawclient import expect_status
 
 host, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 bigdir = sys.argv[5] if len(sys.argv) > 5 else None
@@ -62,19 +63,6 @@ def write(name, data, mode="wb"):
 def read(name):
     with sc.open_file(p(name), mode="rb") as f:
         return f.read()
-
-
-def expect_status(status, fn):
-    try:
-        fn()
-    except SMBResponseException as e:
-        assert e.status == status, f"status {e.status:#x}, wanted {status:#x}"
-        return
-    except OSError as e:
-        # smbclient maps some statuses to OSError subclasses; the NTSTATUS is in the text.
-        assert f"{status:#x}".lower() in str(e).lower() or "exists" in str(e).lower(), str(e)
-        return
-    raise AssertionError(f"succeeded, wanted {status:#x}")
 
 
 def rename_no_replace():

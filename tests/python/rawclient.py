@@ -4,7 +4,7 @@ import struct
 import uuid
 
 from smbprotocol.connection import Connection, Dialects
-from smbprotocol.exceptions import SMBResponseException
+from smbprotocol.exceptions import SMBOSError, SMBResponseException
 from smbprotocol.ioctl import IOCTLFlags, SMB2IOCTLRequest, SMB2IOCTLResponse
 from smbprotocol.open import (CreateDisposition, CreateOptions, FilePipePrinterAccessMask,
                               ImpersonationLevel, Open, ShareAccess, SMB2SetInfoRequest)
@@ -59,11 +59,16 @@ class RawClient:
 
 
 def expect_status(status, fn):
-    """Runs `fn`, which must fail with NTSTATUS `status`."""
+    """Runs `fn`, which must fail with NTSTATUS `status` (as a raw SMBResponseException, or as
+    smbclient's SMBOSError, which carries the NTSTATUS it was made from)."""
     try:
         fn()
     except SMBResponseException as e:
         if e.status != status:
             raise AssertionError(f"status {e.status:#x}, wanted {status:#x}") from e
+        return
+    except SMBOSError as e:
+        if e.ntstatus != status:
+            raise AssertionError(f"status {e.ntstatus:#x}, wanted {status:#x}") from e
         return
     raise AssertionError(f"succeeded, wanted {status:#x}")
