@@ -27,6 +27,9 @@ pub struct LocalHandle {
     /// Set once the file system answered a non-blocking write with EOPNOTSUPP (ext4 has no
     /// non-blocking buffered writes; XFS has), so later writes go straight to the pool.
     pub(crate) no_nowait_writes: std::sync::atomic::AtomicBool,
+    /// The same for reads: set once a non-blocking read was answered EOPNOTSUPP (tmpfs on
+    /// some kernels), so later reads skip the failing system call.
+    pub(crate) no_nowait_reads: std::sync::atomic::AtomicBool,
     pub(crate) is_dir: bool,
     pub(crate) dev: u64,
     pub(crate) ino: u64,
@@ -115,6 +118,12 @@ impl Handle for LocalHandle {
     }
 
     fn try_read_at(&self, buf: &mut [u8], offset: u64) -> Option<VfsResult<usize>> {
+        if self
+            .no_nowait_reads
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return None;
+        }
         let fd = self.io_fd().ok()?;
         let o = sys::off(offset).ok()?;
         let iov = libc::iovec {
@@ -127,7 +136,13 @@ impl Handle for LocalHandle {
             libc::preadv2(fd, &iov, 1, o, libc::RWF_NOWAIT) as libc::c_long
         }) {
             Ok(n) => Some(Ok(n as usize)),
-            Err(_) => None,
+            Err(e) => {
+                if e == libc::EOPNOTSUPP {
+                    self.no_nowait_reads
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                None
+            }
         }
     }
 

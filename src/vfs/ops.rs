@@ -106,6 +106,7 @@ impl LocalShare {
         LocalHandle {
             sync_writes: fl != -1 && fl & (libc::O_DSYNC | libc::O_SYNC) != 0,
             no_nowait_writes: false.into(),
+            no_nowait_reads: false.into(),
             fd,
             o_path,
             is_dir: file_type(stx) == libc::S_IFDIR,

@@ -140,7 +140,6 @@ pub struct IbVerbs {
     rw: HashMap<u64, RwOp>,
     mem: ChunkPool,
     slabs: Vec<Region>,
-    unacked_events: u32,
 }
 
 // SAFETY: the verbs objects are used from one thread at a time (the connection's thread);
@@ -185,7 +184,6 @@ impl IbVerbs {
             rw: HashMap::new(),
             mem: ChunkPool::new(PoolConfig::default()),
             slabs: Vec::new(),
-            unacked_events: 0,
         };
         if comp.is_null() || cq.is_null() {
             return Err(last_err("ibv_create_cq"));
@@ -209,7 +207,6 @@ impl IbVerbs {
         let fd = (*comp).fd;
         let fl = libc::fcntl(fd, libc::F_GETFL);
         libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
-        v.unacked_events = 0;
         Ok(v)
     }
 
@@ -219,20 +216,18 @@ impl IbVerbs {
         unsafe { (*self.comp).fd }
     }
 
-    /// Consumes a completion-channel event (if any) and re-arms notification; call when
-    /// [`IbVerbs::comp_fd`] is readable, then poll.
+    /// Consumes the completion-channel event and re-arms notification; call when
+    /// [`IbVerbs::comp_fd`] is readable, then poll. One CQ armed once raises at most one
+    /// event, so one read takes it; while no event came the CQ stays armed and needs nothing.
     pub fn rearm(&mut self) {
-        // SAFETY: channel and CQ are live; events are acknowledged in batches.
+        // SAFETY: channel and CQ are live; each event is acknowledged before re-arming.
         unsafe {
             let mut cq = ptr::null_mut();
             let mut ctx = ptr::null_mut();
-            while ibv_get_cq_event(self.comp, &mut cq, &mut ctx) == 0 {
-                self.unacked_events += 1;
+            if ibv_get_cq_event(self.comp, &mut cq, &mut ctx) != 0 {
+                return;
             }
-            if self.unacked_events > 0 {
-                ibv_ack_cq_events(self.cq, self.unacked_events);
-                self.unacked_events = 0;
-            }
+            ibv_ack_cq_events(self.cq, 1);
             ibv_req_notify_cq(self.cq, 0);
         }
     }
@@ -495,9 +490,6 @@ impl Drop for IbVerbs {
             }
             self.rw.clear();
             self.slabs.clear();
-            if self.unacked_events > 0 && !self.cq.is_null() {
-                ibv_ack_cq_events(self.cq, self.unacked_events);
-            }
             if !self.cq.is_null() {
                 ibv_destroy_cq(self.cq);
             }

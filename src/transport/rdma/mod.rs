@@ -552,6 +552,9 @@ impl Conn {
         let comp_fd = self.driver.verbs_mut().comp_fd();
         // SAFETY: the channel lives as long as self.
         let cm_fd = unsafe { (*self.ch).fd };
+        // Connection-manager events are read only when its channel is readable (and once at
+        // the start): a non-blocking read of an empty channel is a system call per wake-up.
+        let mut cm_ready = true;
         loop {
             let now = Instant::now();
             while let Ok(c) = self.cmds.try_recv() {
@@ -587,7 +590,7 @@ impl Conn {
             if self.driver.core().is_closed() {
                 return "closed";
             }
-            if self.cm_disconnected() {
+            if cm_ready && self.cm_disconnected() {
                 return "peer disconnected";
             }
             let timeout = self
@@ -617,7 +620,11 @@ impl Conn {
             if fds[1].revents != 0 {
                 self.waker.drain();
             }
-            self.driver.verbs_mut().rearm();
+            // Re-arm only after an event: an armed CQ stays armed until it raises one.
+            if fds[0].revents != 0 {
+                self.driver.verbs_mut().rearm();
+            }
+            cm_ready = fds[2].revents != 0;
         }
     }
 
