@@ -77,6 +77,9 @@ fn decode_fsctl_payloads(b: &[u8]) {
     let _ = offload::FsctlOffloadWriteInput::decode(b);
     let _ = sparse::FileZeroDataInformation::decode(b);
     let _ = sparse::FileAllocatedRangeBuffer::decode(b);
+    if let Ok(t) = trim::FileLevelTrim::decode(b) {
+        for _ in t.ranges() {}
+    }
     let _ = duplicate_extents::DuplicateExtentsData::decode(b);
     let _ = duplicate_extents::DuplicateExtentsDataEx::decode(b);
     let _ = network_interface::NetworkInterfaceInfo::decode_list(b);
