@@ -120,7 +120,7 @@ done
 
 echo
 echo "rsmbd vs Samba $(smbd --version 2>/dev/null | head -1), shares on $(df -T "$DATA" | awk 'NR==2 {print $2}'), $ROUNDS rounds x ${DURATION} s (+${WARMUP} s warm-up), medians; $(nproc) CPUs, $(date -u +%Y-%m-%d)"
-awk -f "$HERE/results.awk" -f /dev/stdin "$RESULTS" <<'AWK'
+awk "$(cat "$HERE/results.awk")"'
 {
     l = fields(); s = f["server"]
     iops[l, s] = iops[l, s] " " f["iops"]
@@ -151,4 +151,4 @@ END {
     for (k = 1; k <= nl; k++) printf " %s %.1f/%.1f;", order[k], med(clil[order[k], "rsmbd"]), med(clil[order[k], "samba"])
     printf "\n"
 }
-AWK
+' "$RESULTS"

@@ -1,7 +1,8 @@
 # Reading rsmbd-bench results, shared by tools/bench/compare.sh (rsmbd vs Samba, on the host)
 # and tools/testbed/tests/bench-tcp.sh (rsmbd vs ksmbd, in the test bed guest). Each input line
-# is `round=R server=S RESULT label=L iops=N ...` (k=v fields). Callers load it before their
-# own program: `awk -f results.awk -f /dev/stdin "$RESULTS" <<'AWK' ... AWK` (POSIX awk, mawk).
+# is `round=R server=S RESULT label=L iops=N ...` (k=v fields). Callers put it before their
+# own program text: awk "$(cat results.awk)"'...program...' "$RESULTS" (the test bed guest has
+# no /dev/stdin or /dev/fd, so no second -f from a here-document).
 #
 # fields() splits the current line into f[k] = v, notes the layout's first appearance in
 # order[1..nl] and the round in rounds[], and returns the label. med(list) is the median of a

@@ -168,7 +168,7 @@ done
 
 echo
 echo "=== rsmbd / ksmbd over TCP, 8 KiB, $ROUNDS round(s), medians (TCG guest: relative figures only); $(($(date +%s) - T0)) s"
-awk -f "$TESTBED_DIR/../bench/results.awk" -f /dev/stdin "$RESULTS" <<'AWK'
+awk "$(cat "$TESTBED_DIR/../bench/results.awk")"'
 function cell(l, s) { return err[l, s] ? "failed" : sprintf("%.0f", med(iops[l, s])) }
 function lat(l, s,   m) { m = med(p99[l, s]); return (m == "" || err[l, s]) ? "-" : sprintf("%.0f", m) }
 {
@@ -188,4 +188,4 @@ END {
 	}
 	exit bad
 }
-AWK
+' "$RESULTS"
