@@ -26,7 +26,7 @@ import sys
 import uuid
 
 from harness import case, finish
-from rawclient import expect_status
+from rawclient import expect_status, set_file_info
 from smbprotocol.connection import Connection
 from smbprotocol.create_contexts import (
     CreateContextName,
@@ -45,7 +45,6 @@ from smbprotocol.open import (
     Open,
     RequestedOplockLevel,
     SMB2LockElement,
-    SMB2SetInfoRequest,
 )
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
@@ -147,21 +146,10 @@ def reopen(tree, name, file_id, create_guid, extra=(), oplock=RequestedOplockLev
     return o, resp
 
 
-def set_info(o, info_class, data):
-    """SET_INFO of a file information class on open `o`."""
-    req = SMB2SetInfoRequest()
-    req["info_type"] = 1  # SMB2_0_INFO_FILE
-    req["file_info_class"] = info_class
-    req["file_id"] = o.file_id
-    req["buffer"] = data
-    sent = o.connection.send(req, sid=o.tree_connect.session.session_id, tid=o.tree_connect.tree_connect_id)
-    o.connection.receive(sent)
-
-
 def rename(o, new_name):
     """FileRenameInformation (class 10): ReplaceIfExists 0, RootDirectory 0, FileName."""
     name = new_name.encode("utf-16-le")
-    set_info(o, 10, struct.pack("<B7xQI", 0, 0, len(name)) + name)
+    set_file_info(o, 10, struct.pack("<B7xQI", 0, 0, len(name)) + name)
 
 
 def lock_element(flags):
@@ -193,7 +181,7 @@ renamed.write(b"renamed data", 0)
 rename(renamed, "renamed-new.bin")
 doc, r = open_new(tree, "doc.bin", [dh2q(doc_guid, 30000)], access=RW_DELETE)
 assert durable_flags(r) == DurableHandleFlags.SMB2_DHANDLE_FLAG_PERSISTENT, r
-set_info(doc, 13, b"\x01")  # FileDispositionInformation: DeletePending
+set_file_info(doc, 13, b"\x01")  # FileDispositionInformation: DeletePending
 ids = {"big": big.file_id, "leased": leased.file_id, "expire": expire.file_id,
        "renamed": renamed.file_id, "doc": doc.file_id}
 say("OPENED")

@@ -50,12 +50,19 @@ class RawClient:
         return r["buffer"].get_value()
 
     def set_eof(self, o, size):
-        req = SMB2SetInfoRequest()
-        req["info_type"] = 1  # SMB2_0_INFO_FILE
-        req["file_info_class"] = 20  # FileEndOfFileInformation
-        req["file_id"] = o.file_id
-        req["buffer"] = struct.pack("<Q", size)
-        self.send(req)
+        set_file_info(o, 20, struct.pack("<Q", size))  # FileEndOfFileInformation
+
+
+def set_file_info(o, info_class, data):
+    """SET_INFO of file information class `info_class` on the smbprotocol Open `o`, over the
+    open's own connection, session and tree (raises on an error status)."""
+    req = SMB2SetInfoRequest()
+    req["info_type"] = 1  # SMB2_0_INFO_FILE
+    req["file_info_class"] = info_class
+    req["file_id"] = o.file_id
+    req["buffer"] = data
+    tree = o.tree_connect
+    o.connection.receive(o.connection.send(req, sid=tree.session.session_id, tid=tree.tree_connect_id))
 
 
 def expect_status(status, fn):
