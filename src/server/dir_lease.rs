@@ -15,9 +15,10 @@
 //! does not break that lease (the client knows of the change), but it does break every other
 //! lease on the directory, the same client's leases with other keys included.
 //!
-//! The registry here maps (share, directory path) to the states of the leased directory opens,
-//! so that a change of `a\b\f` finds the leases of `a\b` without touching the file system; it
-//! holds weak references and costs nothing while no directory lease exists.
+//! The registry here ([`DirLeases`], one per server) maps (share, directory path) to the
+//! states of the leased directory opens, so that a change of `a\b\f` finds the leases of
+//! `a\b` without touching the file system; it holds weak references and costs nothing while
+//! no directory lease exists.
 use super::file_state::FileState;
 use super::lease::LeaseId;
 use super::open::Open;
@@ -26,13 +27,15 @@ use crate::vfs::path::SharePath;
 use crate::vfs::CreateAction;
 use crate::wire::create_contexts::{lease_flags, Lease as LeaseContext};
 use dashmap::DashMap;
-use std::sync::{Arc, LazyLock, Weak};
+use std::sync::{Arc, Weak};
 
 /// (share, directory path), both lowercased (names compare case-insensitively).
 type DirKey = (String, String);
 
-/// The directory opens that were granted a lease, by directory.
-static DIRS: LazyLock<DashMap<DirKey, Vec<Weak<FileState>>>> = LazyLock::new(DashMap::new);
+/// A server's directory opens that were granted a lease, by directory
+/// ([`super::Server::dir_leases`]).
+#[derive(Default)]
+pub struct DirLeases(DashMap<DirKey, Vec<Weak<FileState>>>);
 
 fn dir_key(share: &str, components: &[String]) -> DirKey {
     (
@@ -46,11 +49,11 @@ fn dir_key(share: &str, components: &[String]) -> DirKey {
 }
 
 /// Remembers that the directory `path` of `share`, whose state is `state`, holds a lease.
-fn register(share: &str, path: &SharePath, state: &Arc<FileState>) {
-    if DIRS.len() > 4096 {
-        DIRS.retain(|_, v| v.iter().any(|w| w.strong_count() > 0));
+fn register(dirs: &DirLeases, share: &str, path: &SharePath, state: &Arc<FileState>) {
+    if dirs.0.len() > 4096 {
+        dirs.0.retain(|_, v| v.iter().any(|w| w.strong_count() > 0));
     }
-    let mut v = DIRS.entry(dir_key(share, path.components())).or_default();
+    let mut v = dirs.0.entry(dir_key(share, path.components())).or_default();
     v.retain(|w| w.strong_count() > 0);
     if !v.iter().any(|w| w.as_ptr() == Arc::as_ptr(state)) {
         v.push(Arc::downgrade(state));
@@ -59,12 +62,12 @@ fn register(share: &str, path: &SharePath, state: &Arc<FileState>) {
 
 /// Breaks the leases of the directory holding `path` to none, except the lease `except`
 /// (the ParentLeaseKey of the open that made the change, with its ClientGuid).
-fn break_parent(share: &str, path: &SharePath, except: Option<LeaseId>) {
-    if DIRS.is_empty() || path.stream().is_some() || path.components().is_empty() {
+fn break_parent(dirs: &DirLeases, share: &str, path: &SharePath, except: Option<LeaseId>) {
+    if dirs.0.is_empty() || path.stream().is_some() || path.components().is_empty() {
         return;
     }
     let key = dir_key(share, path.parent_components());
-    let states: Vec<Arc<FileState>> = match DIRS.get(&key) {
+    let states: Vec<Arc<FileState>> = match dirs.0.get(&key) {
         Some(v) => v.iter().filter_map(Weak::upgrade).collect(),
         None => return,
     };
@@ -113,16 +116,17 @@ pub fn after_create(
     state: &Arc<FileState>,
     lease: Option<&LeaseContext>,
 ) {
+    let dirs = &conn.server.dir_leases;
     if is_dir
         && lease.is_some()
         && path.stream().is_none()
         && state.inner.lock().oplocks.has_leases()
     {
-        register(share, path, state);
+        register(dirs, share, path, state);
     }
-    if action != CreateAction::Opened && !DIRS.is_empty() {
+    if action != CreateAction::Opened && !dirs.0.is_empty() {
         let except = parent_of_request(client_guid(conn), lease);
-        break_parent(share, path, except);
+        break_parent(dirs, share, path, except);
     }
 }
 
@@ -135,35 +139,39 @@ fn parent_of_open(open: &Open) -> Option<LeaseId> {
 
 /// An entry `path` changed through `open` (SET_INFO, rename source or target, delete): breaks
 /// the leases of its directory, but the one `open`'s lease names as its parent.
-pub fn child_changed(open: &Open, path: &SharePath) {
-    if DIRS.is_empty() {
+pub fn child_changed(server: &Server, open: &Open, path: &SharePath) {
+    let dirs = &server.dir_leases;
+    if dirs.0.is_empty() {
         return;
     }
-    break_parent(&open.tree.share.name, path, parent_of_open(open));
+    break_parent(dirs, &open.tree.share.name, path, parent_of_open(open));
 }
 
 /// `open`'s file or directory was renamed from `source` to `target`: both directories'
 /// leases break (but the one `open`'s lease names as its parent), and a leased directory at or
 /// under `source` is found under its new name from now on.
-pub fn renamed(open: &Open, source: &SharePath, target: &SharePath) {
-    if DIRS.is_empty() {
+pub fn renamed(server: &Server, open: &Open, source: &SharePath, target: &SharePath) {
+    let dirs = &server.dir_leases;
+    if dirs.0.is_empty() {
         return;
     }
     let except = parent_of_open(open);
     let share = &open.tree.share.name;
-    break_parent(share, source, except);
-    break_parent(share, target, except);
+    break_parent(dirs, share, source, except);
+    break_parent(dirs, share, target, except);
     let (s, from) = dir_key(share, source.components());
     let (_, to) = dir_key(share, target.components());
-    let moved: Vec<DirKey> = DIRS
+    let moved: Vec<DirKey> = dirs
+        .0
         .iter()
         .map(|e| e.key().clone())
         .filter(|(sh, p)| *sh == s && (*p == from || p.starts_with(&format!("{from}\\"))))
         .collect();
     for k in moved {
-        if let Some((_, v)) = DIRS.remove(&k) {
+        if let Some((_, v)) = dirs.0.remove(&k) {
             let rest = &k.1[from.len()..];
-            DIRS.entry((s.clone(), format!("{to}{rest}")))
+            dirs.0
+                .entry((s.clone(), format!("{to}{rest}")))
                 .or_default()
                 .extend(v);
         }
@@ -172,8 +180,9 @@ pub fn renamed(open: &Open, source: &SharePath, target: &SharePath) {
 
 /// Before the CLOSE of `open`: when its file's data changed (its LastWriteTime is kept for an
 /// update), the directory's leases break, but the one `open`'s lease names as its parent.
-pub fn before_close(open: &Open) {
-    if DIRS.is_empty() {
+pub fn before_close(server: &Server, open: &Open) {
+    let dirs = &server.dir_leases;
+    if dirs.0.is_empty() {
         return;
     }
     let Some(f) = open.file() else {
@@ -183,6 +192,7 @@ pub fn before_close(open: &Open) {
         return;
     }
     break_parent(
+        dirs,
         &open.tree.share.name,
         &f.handle.path(),
         parent_of_open(open),

@@ -107,6 +107,35 @@ pub struct FileState {
     pub oplock_changed: tokio::sync::Notify,
     /// The LastWriteTime the server reports while opens hold it (delayed and frozen updates).
     pub times: crate::server::handlers::info::times::FileTimes,
+    /// The server's ODX token table, told of every change to the file's data (none in unit
+    /// tests that build a state alone).
+    pub odx: OdxStore,
+}
+
+/// The server's ODX token table as a file state holds it.
+#[derive(Default, Clone)]
+pub struct OdxStore(Option<Arc<crate::server::odx::Store>>);
+
+impl std::fmt::Debug for OdxStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OdxStore")
+    }
+}
+
+impl OdxStore {
+    /// `[offset, offset + len)` of file `key` is about to change: its tokens no longer hold.
+    pub fn note_write(&self, key: (u64, u64), offset: u64, len: u64) {
+        if let Some(s) = &self.0 {
+            s.note_write(key, offset, len);
+        }
+    }
+
+    /// File `key` is being cut to `size` bytes: tokens covering anything from there end.
+    pub fn note_truncate(&self, key: (u64, u64), size: u64) {
+        if let Some(s) = &self.0 {
+            s.note_truncate(key, size);
+        }
+    }
 }
 
 fn data_access(a: u32) -> (bool, bool, bool) {
@@ -145,7 +174,7 @@ impl FileState {
     pub fn io_allowed(&self, open: u64, offset: u64, length: u64, write: bool) -> bool {
         if write {
             // The range is about to change: ODX tokens for it no longer hold.
-            crate::server::odx::note_write(self.key, offset, length);
+            self.odx.note_write(self.key, offset, length);
         }
         let inner = self.inner.lock();
         !inner.locks.iter().any(|l| {
@@ -183,9 +212,19 @@ impl FileState {
 
 /// The server-wide table of file states, by (device, inode). Entries are weak: a state lives
 /// as long as some open holds it.
-#[derive(Default)]
 pub struct FileStates {
     map: DashMap<(u64, u64), Weak<FileState>>,
+    /// The server's ODX token table (MS-FSCC 2.3.42), which every state reports changes to.
+    pub odx: Arc<crate::server::odx::Store>,
+}
+
+impl Default for FileStates {
+    fn default() -> Self {
+        FileStates {
+            map: DashMap::new(),
+            odx: Arc::new(crate::server::odx::new_store()),
+        }
+    }
 }
 
 impl FileStates {
@@ -197,6 +236,7 @@ impl FileStates {
         }
         let s = Arc::new(FileState {
             key,
+            odx: OdxStore(Some(self.odx.clone())),
             ..Default::default()
         });
         *e = Arc::downgrade(&s);

@@ -69,6 +69,12 @@ pub struct Server {
     pub failed_logons: DashMap<IpAddr, (u32, Instant)>,
     /// Live connections by id, with their per-channel counters (`rsmbd status`).
     pub connections: DashMap<u64, Arc<status::ConnectionInfo>>,
+    /// Channel sequences and pending DH2Q CREATEs (MS-SMB2 3.3.5.2.10).
+    pub replay: replay::Replay,
+    /// Directories holding leases, for breaking them on changes beneath.
+    pub dir_leases: dir_lease::DirLeases,
+    /// Stream opens and their base files (share modes across streams, deletion).
+    pub streams: handlers::create::streams::StreamLinks,
     next_connection_id: AtomicU64,
 }
 
@@ -140,6 +146,9 @@ impl Server {
             notify: notify_bus::NotifyBus::default(),
             failed_logons: DashMap::new(),
             connections: DashMap::new(),
+            replay: replay::Replay::default(),
+            dir_leases: dir_lease::DirLeases::default(),
+            streams: handlers::create::streams::StreamLinks::default(),
             next_connection_id: AtomicU64::new(1),
         })
     }

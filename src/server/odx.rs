@@ -5,20 +5,20 @@
 //! A token is 512 bytes: TokenType [`TOKEN_TYPE`], TokenIdLength 504, and a TokenId laid out
 //! as [`layout`]: a version tag, a 16-byte random id (ring's `SystemRandom`), what the token
 //! is bound to — the source file's (device, inode), the range (offset, TransferLength, bytes
-//! of real data), a generation (a per-process sequence number, unique per token) and the
-//! expiry — and an HMAC-SHA256 under a secret drawn once per process, over the TokenType and
+//! of real data), a generation (a per-server sequence number, unique per token) and the
+//! expiry — and an HMAC-SHA256 under a secret drawn once per server, over the TokenType and
 //! every other byte of the TokenId. A token is accepted only if the MAC verifies (so it
 //! cannot be forged or altered: any flipped byte fails) AND the random id is in the
 //! server's table with exactly the bound values AND it has not expired. Tokens are
 //! capabilities: they work from any session, connection and share of this server, and die
-//! with the process.
+//! with it (the table is the server's: [`crate::server::file_state::FileStates::odx`]).
 //!
 //! ## Point-in-time guarantee: invalidate on write
 //! A token must never yield data other than the source range as it was when the token was
 //! made (MS-FSCC 2.3.42 "at the time of the FSCTL_OFFLOAD_READ operation"). rsmbd keeps no
 //! snapshot: the table entry holds the source's open handle (so the inode cannot be freed
 //! and reused) and every change to a file's data through the server first calls
-//! [`note_write`] with the range it is about to change, which drops every token whose range
+//! [`TokenStore::note_write`] with the range it is about to change, which drops every token whose range
 //! overlaps it:
 //! - WRITE, FSCTL_SET_ZERO_DATA, COPYCHUNK targets, DUPLICATE_EXTENTS and OFFLOAD_WRITE
 //!   targets, through [`crate::server::file_state::FileState::io_allowed`] with
@@ -41,7 +41,7 @@ use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// TokenType of the tokens rsmbd makes ("RSMB"; vendor-specific values are opaque to the
@@ -352,26 +352,21 @@ impl<S: Clone> TokenStore<S> {
 /// What the server's tokens keep of their source.
 pub type Source = Arc<dyn crate::vfs::Handle>;
 
-static STORE: OnceLock<TokenStore<Source>> = OnceLock::new();
+/// A server's token table ([`crate::server::file_state::FileStates::odx`]): one secret per
+/// server, so tokens die with it.
+pub type Store = TokenStore<Source>;
 
-/// The process's token table (one secret per process: tokens die with the server).
-pub fn store() -> &'static TokenStore<Source> {
-    STORE.get_or_init(|| TokenStore::new(MAX_TOKENS))
+/// A store for the server, with room for [`MAX_TOKENS`].
+pub fn new_store() -> Store {
+    TokenStore::new(MAX_TOKENS)
 }
 
-/// `[offset, offset + len)` of file `key` ((device, inode), a `FileState` key) is about to
-/// change through the server: invalidates the tokens whose range it overlaps. Costs one
-/// atomic load while no token is live.
-pub fn note_write(key: (u64, u64), offset: u64, len: u64) {
-    if let Some(s) = STORE.get() {
-        s.note_write(key, offset, len);
+impl<S: Clone> TokenStore<S> {
+    /// File `file` is being cut to `size` bytes (end of file, allocation size, overwrite):
+    /// invalidates the tokens covering anything from `size` on.
+    pub fn note_truncate(&self, file: (u64, u64), size: u64) {
+        self.note_write(file, size, u64::MAX - size);
     }
-}
-
-/// File `key` is being cut to `size` bytes (end of file, allocation size, overwrite):
-/// invalidates the tokens covering anything from `size` on.
-pub fn note_truncate(key: (u64, u64), size: u64) {
-    note_write(key, size, u64::MAX - size);
 }
 
 #[cfg(test)]
@@ -521,8 +516,17 @@ mod tests {
     }
 
     #[test]
-    fn global_hook_is_cheap_and_safe_without_tokens() {
-        note_write((1, 2), 0, 10);
-        note_truncate((1, 2), 0);
+    fn truncate_ends_tokens_from_the_new_size_on() {
+        let now = Instant::now();
+        let s = store();
+        let head = s.issue(range(0, 512), HOUR, now, 0).unwrap();
+        let tail = s.issue(range(4096, 512), HOUR, now, 0).unwrap();
+        s.note_truncate((7, 42), 1024);
+        assert!(s.redeem(&head, now).is_ok());
+        assert_eq!(s.redeem(&tail, now).unwrap_err(), NtStatus::INVALID_TOKEN);
+        // A file state built without a server has no store: its hooks do nothing.
+        let none = crate::server::file_state::OdxStore::default();
+        none.note_write((7, 42), 0, 10);
+        none.note_truncate((7, 42), 0);
     }
 }

@@ -34,7 +34,7 @@ use super::open::Open;
 use crate::wire::{Command, FileId, NtStatus, HEADER_LEN};
 use dashmap::DashMap;
 use parking_lot::Mutex;
-use std::sync::{Arc, LazyLock, Weak};
+use std::sync::{Arc, Weak};
 
 /// The per-open counters of MS-SMB2 3.3.1.10.
 #[derive(Debug, Default)]
@@ -66,32 +66,37 @@ struct ReplayTable {
     len: std::sync::atomic::AtomicUsize,
 }
 
-static TABLE: LazyLock<ReplayTable> = LazyLock::new(ReplayTable::default);
-
 /// A DH2Q CREATE waiting for a break: since when, its session and its connection.
 type PendingCreate = (std::time::Instant, u64, Weak<super::connection::Connection>);
 
-/// DH2Q CREATEs waiting for a break, by (connection id, MessageId).
-static PENDING_CREATES: LazyLock<DashMap<(u64, u64), PendingCreate>> = LazyLock::new(DashMap::new);
+/// A server's replay state ([`super::Server::replay`]): the per-open counters and the DH2Q
+/// CREATEs waiting for a break.
+#[derive(Default)]
+pub struct Replay {
+    table: ReplayTable,
+    /// DH2Q CREATEs waiting for a break, by (connection id, MessageId).
+    pending_creates: DashMap<(u64, u64), PendingCreate>,
+}
 
 /// Notes that the CREATE of `ctx` waits for a break and carries a DH2Q context (`waiting`), or
 /// no longer does (it completed or was cancelled).
 pub fn note_pending_create(ctx: &Ctx, waiting: bool) {
     let k = (ctx.conn.id, ctx.hdr.message_id);
+    let pending = &ctx.conn.server.replay.pending_creates;
     if waiting {
-        if PENDING_CREATES.len() > 4096 {
+        if pending.len() > 4096 {
             // Entries outlive a break's wait only when their CREATE was dropped unfinished.
             let limit = super::oplock::break_timeout() * 2;
-            PENDING_CREATES.retain(|_, t| t.0.elapsed() < limit);
+            pending.retain(|_, t| t.0.elapsed() < limit);
         }
         let entry = (
             std::time::Instant::now(),
             ctx.session_id,
             Arc::downgrade(&ctx.conn),
         );
-        PENDING_CREATES.insert(k, entry);
+        pending.insert(k, entry);
     } else {
-        PENDING_CREATES.remove(&k);
+        pending.remove(&k);
     }
 }
 
@@ -104,7 +109,10 @@ pub fn survives_channel_loss(
     message_id: u64,
     session_id: u64,
 ) -> bool {
-    PENDING_CREATES.contains_key(&(conn_id, message_id))
+    server
+        .replay
+        .pending_creates
+        .contains_key(&(conn_id, message_id))
         && server
             .sessions
             .get(&session_id)
@@ -114,11 +122,12 @@ pub fn survives_channel_loss(
 /// After a connection is lost: cancels the CREATEs that outlived an earlier lost channel of
 /// a session that has now ended (no channel left to answer on, nobody to replay them).
 pub fn cancel_orphans(server: &super::Server) {
-    if PENDING_CREATES.is_empty() {
+    let pending = &server.replay.pending_creates;
+    if pending.is_empty() {
         return;
     }
     let mut cancels = Vec::new();
-    for e in PENDING_CREATES.iter() {
+    for e in pending.iter() {
         let (_, session_id, conn) = e.value();
         if server.sessions.contains_key(session_id) {
             continue;
@@ -288,7 +297,7 @@ pub fn enter(ctx: &Ctx) -> Result<Ticket, NtStatus> {
     let Ok(open) = super::handlers::files::find_open(ctx, id) else {
         return Ok(ticket);
     };
-    let entry = TABLE.entry(&open, seq);
+    let entry = ctx.conn.server.replay.table.entry(&open, seq);
     let replay = ctx.hdr.flags & crate::wire::header::flags::REPLAY_OPERATION != 0;
     let entered = entry.counters.lock().enter(seq, replay, is_modifying(cmd));
     match entered {
@@ -313,7 +322,7 @@ fn record_create(server: &super::Server, create: Option<(u16, u64, u32)>, reply:
     }
     if let Some(open) = server.opens.get(id, session_id, tree_id) {
         // A FileId is never reused, so a fresh entry starts at the CREATE's sequence.
-        TABLE.entry(&open, seq);
+        server.replay.table.entry(&open, seq);
     }
 }
 

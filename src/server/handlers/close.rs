@@ -36,7 +36,7 @@ pub async fn handle(ctx: Ctx) -> Result<Reply, NtStatus> {
     }
     let mut resp = CloseResponse::default();
     if let Some(f) = open.file() {
-        crate::server::dir_lease::before_close(&open);
+        crate::server::dir_lease::before_close(&server, &open);
         persist_times(f, open.file_id.volatile).await;
     }
     if req.flags & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB != 0 {
@@ -121,7 +121,7 @@ pub async fn finish(server: &Arc<Server>, open: Arc<Open>) -> Result<(), NtStatu
                         act,
                         filter,
                     );
-                    crate::server::dir_lease::child_changed(&open, &path);
+                    crate::server::dir_lease::child_changed(server, &open, &path);
                 }
                 Ok(Err(e)) => {
                     debug!(name = %open.name, status = ?e.status(), "delete on close failed")

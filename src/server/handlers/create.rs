@@ -257,7 +257,7 @@ fn precheck_sharing(job: &Job, access: u32) -> Result<(), NtStatus> {
     drop(state);
     job.server.files.forget(key);
     // The file is about to be cut to nothing: its ODX tokens no longer hold.
-    crate::server::odx::note_truncate(key, 0);
+    job.server.files.odx.note_truncate(key, 0);
     r
 }
 

@@ -21,18 +21,17 @@ use crate::server::Server;
 use crate::vfs::{FileStat, OpenRequest};
 use crate::wire::NtStatus;
 use dashmap::DashMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
-/// The base file state of each stream open, by (server, volatile FileId).
-static LINKS: LazyLock<DashMap<(usize, u64), Arc<FileState>>> = LazyLock::new(DashMap::new);
-/// (server, base FileState key).
-type BaseKey = (usize, (u64, u64));
-
-/// The stream opens of each base file: (volatile FileId, access, share) of every open stream.
-static BASES: LazyLock<DashMap<BaseKey, Vec<ShareEntry>>> = LazyLock::new(DashMap::new);
-
-fn srv(server: &Server) -> usize {
-    server as *const Server as usize
+/// A server's links between stream opens and their base files
+/// ([`crate::server::Server::streams`]).
+#[derive(Default)]
+pub struct StreamLinks {
+    /// The base file state of each stream open, by volatile FileId.
+    links: DashMap<u64, Arc<FileState>>,
+    /// The stream opens of each base file (by its FileState key): (volatile FileId, access,
+    /// share) of every open stream.
+    bases: DashMap<(u64, u64), Vec<ShareEntry>>,
 }
 
 /// True when the CREATE name ends in an explicit `::$DATA` (the default stream named as a
@@ -57,8 +56,10 @@ pub(super) fn attach(
         // Under the base lock, so a close of the base file sees either this stream or none.
         let inner = base.inner.lock();
         if !inner.delete_pending {
-            BASES
-                .entry((srv(server), key))
+            server
+                .streams
+                .bases
+                .entry(key)
                 .or_default()
                 .push(ShareEntry {
                     open,
@@ -73,17 +74,18 @@ pub(super) fn attach(
         server.files.forget(key);
         return Err(NtStatus::DELETE_PENDING);
     }
-    LINKS.insert((srv(server), open), base);
+    server.streams.links.insert(open, base);
     Ok(())
 }
 
 /// Removes the link of `open`; returns the base state and whether it was the last stream open
 /// of a base file that has no opens left and is delete-pending (so it must be deleted now).
 fn unlink(server: &Server, open: u64) -> Option<(Arc<FileState>, bool)> {
-    let (_, base) = LINKS.remove(&(srv(server), open))?;
+    let (_, base) = server.streams.links.remove(&open)?;
     let inner = base.inner.lock();
-    let k = (srv(server), base.key);
-    let none_left = match BASES.get_mut(&k) {
+    let k = base.key;
+    let bases = &server.streams.bases;
+    let none_left = match bases.get_mut(&k) {
         Some(mut v) => {
             v.retain(|e| e.open != open);
             v.is_empty()
@@ -91,7 +93,7 @@ fn unlink(server: &Server, open: u64) -> Option<(Arc<FileState>, bool)> {
         None => true,
     };
     if none_left {
-        BASES.remove_if(&k, |_, v| v.is_empty());
+        bases.remove_if(&k, |_, v| v.is_empty());
     }
     let delete = none_left && inner.opens.is_empty() && inner.delete_pending;
     drop(inner);
@@ -110,8 +112,10 @@ pub(super) fn forget_failed(server: &Server, open: u64) {
 /// True while some stream of the base file with FileState key `key` is open: a delete-pending
 /// file is then deleted by the close of its last stream instead.
 pub fn has_open_streams(server: &Server, key: (u64, u64)) -> bool {
-    BASES
-        .get(&(srv(server), key))
+    server
+        .streams
+        .bases
+        .get(&key)
         .is_some_and(|v| !v.is_empty())
 }
 
@@ -121,7 +125,7 @@ pub(super) fn base_delete_ok(server: &Server, key: (u64, u64), access: u32) -> b
     if access & DELETE == 0 {
         return true;
     }
-    BASES.get(&(srv(server), key)).is_none_or(|v| {
+    server.streams.bases.get(&key).is_none_or(|v| {
         file_state::sharing_ok(
             &v,
             DELETE,

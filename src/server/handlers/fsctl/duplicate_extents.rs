@@ -118,7 +118,7 @@ pub async fn duplicate_extents(
     }
     // Unlike COPYCHUNK, byte-range locks do not stop a clone (as on Windows/ReFS, which
     // smbtorture's dup_extents_*_lock encode); ODX tokens covering the replaced range end.
-    crate::server::odx::note_write(dfile.state.key, to, count);
+    dfile.state.odx.note_write(dfile.state.key, to, count);
     let need_base = before_copy_write(dest, dfile);
     let (s, d) = (sfile.handle.clone(), dfile.handle.clone());
     let (cloned, base) = files::blocking(move || -> Result<(u64, Option<u64>), VfsError> {

@@ -32,7 +32,7 @@ use super::copychunk::{after_copy_write, before_copy_write};
 use crate::server::copy_stats::CopyFsctl;
 use crate::server::dispatch::{Ctx, Reply};
 use crate::server::file_state::{FILE_READ_DATA, FILE_WRITE_DATA};
-use crate::server::odx::{self, Range};
+use crate::server::odx::Range;
 use crate::server::open::{FileOpen, Open};
 use crate::vfs::VfsError;
 use crate::wire::fsctl::offload::*;
@@ -139,7 +139,12 @@ async fn offload_read(ctx: &Ctx, open: &Arc<Open>, req: &IoctlRequest) -> Result
         length: transfer,
         data_len,
     };
-    let token = odx::store().issue(range, life, Instant::now(), f.handle.clone())?;
+    let token = ctx
+        .conn
+        .server
+        .files
+        .odx
+        .issue(range, life, Instant::now(), f.handle.clone())?;
     let mut b = BytesMut::new();
     FsctlOffloadReadOutput {
         flags: if to_eof {
@@ -209,7 +214,13 @@ async fn offload_write(ctx: &Ctx, open: &Arc<Open>, req: &IoctlRequest) -> Resul
     let grant = if zero {
         None
     } else {
-        Some(odx::store().redeem(&input.token, Instant::now())?)
+        Some(
+            ctx.conn
+                .server
+                .files
+                .odx
+                .redeem(&input.token, Instant::now())?,
+        )
     };
     let h = f.handle.clone();
     let st = files::blocking(move || h.stat())
@@ -255,7 +266,7 @@ async fn offload_write(ctx: &Ctx, open: &Arc<Open>, req: &IoctlRequest) -> Resul
         return Err(NtStatus::FILE_LOCK_CONFLICT);
     }
     if let Some(g) = &grant {
-        if !odx::store().still_valid(g) {
+        if !ctx.conn.server.files.odx.still_valid(g) {
             return Err(NtStatus::INVALID_TOKEN);
         }
     }
@@ -294,7 +305,7 @@ async fn offload_write(ctx: &Ctx, open: &Arc<Open>, req: &IoctlRequest) -> Resul
     .map_err(|e| e.status())?;
     if let Some(g) = &grant {
         // A write to the source range while we copied: the copy may hold newer data.
-        if !odx::store().still_valid(g) {
+        if !ctx.conn.server.files.odx.still_valid(g) {
             return Err(NtStatus::INVALID_TOKEN);
         }
     }

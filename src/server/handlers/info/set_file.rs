@@ -38,7 +38,7 @@ const FILE_SYNCHRONOUS_IO_NONALERT: u32 = 0x0000_0020;
 
 /// Tells directory watchers about a change of `path` (MS-SMB2 3.3.5.19 via the notify bus).
 fn notify(ctx: &Ctx, open: &Open, path: &SharePath, action: u32, filter: u32) {
-    crate::server::dir_lease::child_changed(open, path);
+    crate::server::dir_lease::child_changed(&ctx.conn.server, open, path);
     crate::server::notify_bus::report(
         &ctx.conn.server,
         &open.tree.share.name,
@@ -272,7 +272,7 @@ async fn size_change(
     size: u64,
     allocation: bool,
 ) -> Result<(), NtStatus> {
-    crate::server::odx::note_truncate(f.state.key, size);
+    f.state.odx.note_truncate(f.state.key, size);
     let h = f.handle.clone();
     let need_base = times::needs_base(f);
     let base = run(move || {
@@ -566,7 +566,7 @@ async fn rename(
             &target,
             name_filter,
         );
-        crate::server::dir_lease::renamed(open, &source, &target);
+        crate::server::dir_lease::renamed(&ctx.conn.server, open, &source, &target);
     }
     Ok(())
 }
