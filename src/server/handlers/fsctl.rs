@@ -89,10 +89,7 @@ pub async fn handle(ctx: &Ctx, open: Arc<Open>, req: &IoctlRequest) -> Result<Re
             out(NtStatus::SUCCESS, b)
         }
         FSCTL_IS_PATHNAME_VALID => out(NtStatus::SUCCESS, vec![]),
-        FSCTL_FILE_LEVEL_TRIM => {
-            let (status, data) = trim::trim(&open, file, req).await?;
-            out(status, data)
-        }
+        FSCTL_FILE_LEVEL_TRIM => out(NtStatus::SUCCESS, trim::trim(&open, file, req).await?),
         FSCTL_SRV_REQUEST_RESUME_KEY => copychunk::resume_key(ctx, &open, req),
         FSCTL_SRV_COPYCHUNK | FSCTL_SRV_COPYCHUNK_WRITE => {
             copychunk::copychunk(ctx, &open, req).await

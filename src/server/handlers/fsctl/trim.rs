@@ -32,13 +32,13 @@ use crate::wire::NtStatus;
 /// Trim granularity: ranges are narrowed to whole pages, as Windows narrows them.
 const PAGE: u64 = 4096;
 
-/// Runs FSCTL_FILE_LEVEL_TRIM; returns the status and FILE_LEVEL_TRIM_OUTPUT (empty when the
-/// client asked for no output).
+/// Runs FSCTL_FILE_LEVEL_TRIM; returns FILE_LEVEL_TRIM_OUTPUT (empty when the client asked
+/// for no output). A trim that stops after its first range succeeds with the count done.
 pub(super) async fn trim(
     open: &Open,
     file: &FileOpen,
     req: &IoctlRequest,
-) -> Result<(NtStatus, Vec<u8>), NtStatus> {
+) -> Result<Vec<u8>, NtStatus> {
     let t = FileLevelTrim::decode(&req.input).map_err(|_| NtStatus::INVALID_PARAMETER)?;
     let want_output = req.max_output_response != 0;
     if want_output && (req.max_output_response as usize) < FILE_LEVEL_TRIM_OUTPUT_LEN {
@@ -53,67 +53,50 @@ pub(super) async fn trim(
     if t.ranges().any(|(o, l)| o.checked_add(l).is_none()) {
         return Err(NtStatus::INTEGER_OVERFLOW);
     }
-    let h = file.handle.clone();
-    let st = files::blocking({
-        let h = h.clone();
-        move || h.stat()
-    })
-    .await?
-    .map_err(|e| e.status())?;
-    if st.attributes & FILE_ATTRIBUTE_COMPRESSED != 0 {
-        return Err(NtStatus::INVALID_PARAMETER);
-    }
-    // Narrow and clip every range first; check locks (and drop ODX tokens) for the ones
-    // that will change, in order, stopping at the first conflict.
-    let mut punches = Vec::new();
-    let mut processed = 0usize;
-    let mut stop = None;
-    for (off, len) in t.ranges() {
-        let Some((start, end)) = narrow(off, len, st.size) else {
-            processed += 1;
-            continue;
-        };
-        if !file
-            .state
-            .io_allowed(open.file_id.volatile, start, end - start, true)
-        {
-            stop = Some(NtStatus::FILE_LOCK_CONFLICT);
-            break;
+    let ranges: Vec<(u64, u64)> = t.ranges().collect();
+    let (h, state, volatile) = (
+        file.handle.clone(),
+        file.state.clone(),
+        open.file_id.volatile,
+    );
+    // One trip to the blocking pool: the size, then per range in order the lock check (which
+    // also drops the ODX tokens over it) and the punch, stopping at the first that fails;
+    // failing on the first range fails the request with that range's status.
+    let processed = files::blocking(move || -> Result<usize, NtStatus> {
+        let st = h.stat().map_err(|e| e.status())?;
+        if st.attributes & FILE_ATTRIBUTE_COMPRESSED != 0 {
+            return Err(NtStatus::INVALID_PARAMETER);
         }
-        punches.push((processed, start, end - start));
-        processed += 1;
-    }
-    if punches.is_empty() && stop.is_none() {
-        return Err(NtStatus::NO_RANGES_PROCESSED);
-    }
-    // The first range that failed, with its status.
-    let failed: Option<(usize, NtStatus)> = files::blocking(move || {
-        for &(index, off, len) in &punches {
-            match h.punch_hole(off, len) {
-                Ok(()) => {}
+        let stopped = |index: usize, status: NtStatus| match index {
+            0 => Err(status),
+            _ => Ok(index),
+        };
+        let mut punched = false;
+        for (index, &(off, len)) in ranges.iter().enumerate() {
+            let Some((start, end)) = narrow(off, len, st.size) else {
+                continue;
+            };
+            if !state.io_allowed(volatile, start, end - start, true) {
+                return stopped(index, NtStatus::FILE_LOCK_CONFLICT);
+            }
+            match h.punch_hole(start, end - start) {
+                Ok(()) => punched = true,
                 // No hole punching here: the trim stays a hint, the data stays.
-                Err(e) if e.errno() == Some(libc::EOPNOTSUPP) => return None,
-                Err(e) => return Some((index, e.status())),
+                Err(e) if e.errno() == Some(libc::EOPNOTSUPP) => return Ok(ranges.len()),
+                Err(e) => return stopped(index, e.status()),
             }
         }
-        None
-    })
-    .await?;
-    let (processed, status) = match failed {
-        Some((index, status)) => (index, Some(status)),
-        None => (processed, stop),
-    };
-    if let Some(status) = status {
-        if processed == 0 {
-            return Err(status);
+        match punched {
+            true => Ok(ranges.len()),
+            false => Err(NtStatus::NO_RANGES_PROCESSED),
         }
-    }
-    let out = if want_output {
+    })
+    .await??;
+    Ok(if want_output {
         (processed as u32).to_le_bytes().to_vec()
     } else {
         Vec::new()
-    };
-    Ok((NtStatus::SUCCESS, out))
+    })
 }
 
 /// `[off, off + len)` narrowed to whole pages and clipped to `size`; `None` when nothing is
