@@ -1,7 +1,7 @@
 //! Persistent handles on a continuously available share survive a SIGKILL and restart of rsmbd
 //! (src/server/persistent.rs): tests/python/persistent_kill.py opens persistent handles (one
 //! with a byte-range lock, one with a lease, one with a 2 s timeout, one renamed and one
-//! marked delete-on-close while open) and writes; rsmbd is
+//! marked delete-on-close while open, one whose lease break timed out) and writes; rsmbd is
 //! SIGKILLed mid-write and restarted on the same port and state directory, with a corrupt
 //! record planted in the store; the client reclaims its handles with DH2C (another user
 //! cannot), finishes the file, which must be byte-exact on disk, and the expired handle and
@@ -30,6 +30,7 @@ fn write_config(dir: &Path, port: u16) -> PathBuf {
     let cfg = dir.join("rsmbd.toml");
     let text = format!(
         "[server]\nlisten = [\"127.0.0.1:{port}\"]\nusers_file = \"{}\"\nstate_dir = \"{}\"\n\
+         [limits]\noplock_break_timeout_secs = 2\n\
          [[share]]\nname = \"ca\"\npath = \"{}\"\ncontinuous_availability = true\n",
         dir.join("users").display(),
         dir.join("state").display(),
@@ -143,7 +144,7 @@ fn persistent_handle_survives_sigkill_and_restart() {
     let mut seen = Vec::new();
     expect_line(&rx, "OPENED", &mut seen);
     // Each persistent open has its record before the client heard of it.
-    assert_eq!(records(d, ".ph").len(), 5, "records after CREATE");
+    assert_eq!(records(d, ".ph").len(), 6, "records after CREATE");
     expect_line(&rx, "WROTE 6", &mut seen);
     // SIGKILL mid-write.
     let _ = server.child.kill();

@@ -202,6 +202,13 @@ impl Lease {
             .map_or((Weak::new(), 0), |o| (o.conn.clone(), o.session_id))
     }
 
+    /// The notice that rewrites the persistent records of this lease's opens (its state
+    /// changed with no acknowledgment to come).
+    fn persist(&self) -> Notice {
+        let (conn, session_id) = self.target();
+        Notice::persist(conn, session_id, oplock::Persist::Lease(self.id))
+    }
+
     fn notice(&self, from: u32, to: u32, ack: bool) -> Notice {
         let (conn, session_id) = self.target();
         Notice::lease(
@@ -237,6 +244,7 @@ impl Lease {
         if self.state & (HANDLE | WRITE) == 0 {
             // R goes to none at once, with no acknowledgment.
             out.push(self.notice(self.state, NONE, false));
+            out.push(self.persist());
             self.state = NONE;
             return true;
         }
@@ -365,7 +373,7 @@ impl LeaseTable {
 
 impl Oplocks {
     /// Ends lease breaks whose acknowledgment timed out: the lease is none.
-    pub(super) fn expire_leases(&mut self, now: Instant) -> bool {
+    pub(super) fn expire_leases(&mut self, now: Instant, out: &mut Vec<Notice>) -> bool {
         let mut changed = false;
         for l in &mut self.leases {
             if l.breaking && l.deadline <= now {
@@ -373,6 +381,7 @@ impl Oplocks {
                 l.state = NONE;
                 l.break_to = NONE;
                 l.break_required = NONE;
+                out.push(l.persist());
                 changed = true;
             }
         }
@@ -395,7 +404,7 @@ impl Oplocks {
             return None;
         }
         let now = Instant::now();
-        let mut changed = self.expire_leases(now);
+        let mut changed = self.expire_leases(now, out);
         let delay_mask = if sharing_violation { HANDLE } else { WRITE };
         let mut wait: Option<Instant> = None;
         for l in &mut self.leases {
@@ -520,7 +529,7 @@ impl Oplocks {
     /// of the directory changed ([`super::dir_lease`]). True when a state changed at once.
     pub fn break_dir_leases(&mut self, except: Option<&LeaseId>, out: &mut Vec<Notice>) -> bool {
         let now = Instant::now();
-        let mut changed = self.expire_leases(now);
+        let mut changed = self.expire_leases(now, out);
         for l in &mut self.leases {
             if Some(&l.id) != except && (l.state != NONE || l.breaking) {
                 changed |= l.request_break(NONE, now, out);
@@ -564,7 +573,7 @@ impl Oplocks {
     /// Breaks every lease but the one of `open` to none (a write, truncation or lock).
     fn break_read_leases(&mut self, open: u64, out: &mut Vec<Notice>) -> bool {
         let now = Instant::now();
-        let mut changed = self.expire_leases(now);
+        let mut changed = self.expire_leases(now, out);
         for l in &mut self.leases {
             if !l.has_open(open) && (l.state != NONE || l.breaking) {
                 changed |= l.request_break(NONE, now, out);
@@ -577,7 +586,7 @@ impl Oplocks {
     /// for while one of them still holds H.
     fn break_handle_leases(&mut self, open: u64, out: &mut Vec<Notice>) -> Option<Wait> {
         let now = Instant::now();
-        let mut changed = self.expire_leases(now);
+        let mut changed = self.expire_leases(now, out);
         let mut wait: Option<Instant> = None;
         for l in &mut self.leases {
             if l.has_open(open) || l.state & HANDLE == 0 {
@@ -678,7 +687,7 @@ pub fn acknowledge(id: &LeaseId, state: u32) -> Result<(), NtStatus> {
         let mut inner = file.inner.lock();
         let o = &mut inner.oplocks;
         let now = Instant::now();
-        if o.expire_leases(now) {
+        if o.expire_leases(now, &mut out) {
             o.generation += 1;
         }
         let l = o
@@ -698,130 +707,4 @@ pub fn acknowledge(id: &LeaseId, state: u32) -> Result<(), NtStatus> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lease(state: u32) -> Lease {
-        Lease {
-            id: ([1; 16], [2; 16]),
-            version: 2,
-            parent: None,
-            state,
-            epoch: 1,
-            breaking: false,
-            break_to: state,
-            break_required: state,
-            deadline: Instant::now(),
-            opens: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn breaks_step_down() {
-        let now = Instant::now();
-        let mut out = Vec::new();
-        let mut l = lease(READ | HANDLE | WRITE);
-        assert!(!l.request_break(READ | HANDLE, now, &mut out));
-        assert!(l.breaking && l.epoch == 2 && out.len() == 1);
-        // A further break while breaking is remembered, not sent.
-        l.request_break(NONE, now, &mut out);
-        assert_eq!(out.len(), 1);
-        assert_eq!(
-            l.acknowledge(READ | HANDLE | WRITE, now, &mut out),
-            Err(NtStatus::REQUEST_NOT_ACCEPTED)
-        );
-        assert_eq!(l.acknowledge(READ | HANDLE, now, &mut out), Ok(()));
-        assert!(l.breaking && l.break_to == READ && out.len() == 2);
-        assert_eq!(l.acknowledge(READ, now, &mut out), Ok(()));
-        assert!(!l.breaking && l.state == NONE && out.len() == 3);
-        assert_eq!(
-            l.acknowledge(NONE, now, &mut out),
-            Err(NtStatus::UNSUCCESSFUL)
-        );
-        // R breaks to none at once.
-        let mut r = lease(READ);
-        assert!(r.request_break(NONE, now, &mut out));
-        assert!(!r.breaking && r.state == NONE);
-    }
-
-    fn open(open: u64) -> LeaseOpen {
-        LeaseOpen {
-            open,
-            conn: Weak::new(),
-            session_id: 0,
-        }
-    }
-
-    fn req(key: u8, state: u32) -> Request {
-        Request {
-            id: ([0xEE; 16], [key; 16]),
-            state,
-            version: 1,
-            epoch: 0,
-            parent: None,
-        }
-    }
-
-    fn entry(open: u64) -> ShareEntry {
-        ShareEntry {
-            open,
-            access: 0x1f01ff,
-            share: 7,
-        }
-    }
-
-    #[test]
-    fn grants_and_upgrades() {
-        let file = Arc::new(FileState {
-            key: (0xFEED, 1),
-            ..Default::default()
-        });
-        let mut o = Oplocks::default();
-        let state_of =
-            |o: &Oplocks, key: u8| o.leases.iter().find(|l| l.id.1 == [key; 16]).unwrap().state;
-        // Alone: RWH as asked; H alone is none.
-        assert!(o
-            .grant_lease(
-                &file,
-                &[entry(1)],
-                &req(1, READ | HANDLE | WRITE),
-                false,
-                open(1)
-            )
-            .is_some());
-        assert_eq!(state_of(&o, 1), READ | HANDLE | WRITE);
-        // A second key next to it gets no W; an upgrade that cannot be granted whole is
-        // refused (smb2.lease.upgrade3).
-        let opens = [entry(1), entry(2)];
-        o.leases[0].state = READ;
-        o.grant_lease(&file, &opens, &req(2, READ), false, open(2));
-        let opens = [entry(1), entry(2), entry(3)];
-        o.grant_lease(
-            &file,
-            &opens,
-            &req(1, READ | HANDLE | WRITE),
-            false,
-            open(3),
-        );
-        assert_eq!(state_of(&o, 1), READ);
-        let opens = [entry(1), entry(2), entry(3), entry(4)];
-        o.grant_lease(&file, &opens, &req(1, READ | HANDLE), false, open(4));
-        assert_eq!(state_of(&o, 1), READ | HANDLE);
-        // No lease on directories; one key on two files is refused.
-        assert!(o
-            .grant_lease(&file, &opens, &req(5, READ), true, open(5))
-            .is_none());
-        assert!(TABLE.in_use_elsewhere(&req(1, 0).id, (0xFEED, 2)));
-        assert_eq!(o.release_lease(1), None);
-        assert_eq!(o.release_lease(3), None);
-        assert_eq!(o.release_lease(4), Some(req(1, 0).id));
-        TABLE.forget(&req(1, 0).id, file.key);
-        assert!(!TABLE.in_use_elsewhere(&req(1, 0).id, (0xFEED, 2)));
-    }
-
-    #[test]
-    fn stat_opens() {
-        assert!(is_stat_open(0x80 | 0x0002_0000));
-        assert!(!is_stat_open(0x1));
-    }
-}
+mod tests;

@@ -129,6 +129,18 @@ enum NoticeKind {
     Oplock { file_id: FileId, level: u8 },
     /// Lease Break Notification (MS-SMB2 2.2.23.2).
     Lease(LeaseBreakNotification),
+    /// No message: an oplock or lease changed with no acknowledgment to come (a break that
+    /// timed out, a break to none), so the persistent records of the opens holding it are
+    /// rewritten ([`super::persistent`]); acknowledged breaks save them when acknowledged.
+    Persist(Persist),
+}
+
+/// Whose persistent records a [`NoticeKind::Persist`] rewrites.
+pub(super) enum Persist {
+    /// The open with this FileId (its oplock changed).
+    Open(FileId),
+    /// The opens of this lease.
+    Lease(super::lease::LeaseId),
 }
 
 impl Notice {
@@ -141,14 +153,31 @@ impl Notice {
         }
     }
 
+    /// A [`NoticeKind::Persist`] for the opens `what` names, found through `conn` or the
+    /// session `session_id`.
+    pub(super) fn persist(conn: Weak<Connection>, session_id: u64, what: Persist) -> Self {
+        Notice {
+            conn,
+            session_id,
+            kind: NoticeKind::Persist(what),
+        }
+    }
+
+    /// The oplock level a notice carries; `LEASE` for a lease break, [`PERSIST`] for a
+    /// [`NoticeKind::Persist`].
     #[cfg(test)]
-    fn level(&self) -> u8 {
+    pub(super) fn level(&self) -> u8 {
         match self.kind {
             NoticeKind::Oplock { level, .. } => level,
             NoticeKind::Lease(_) => LEASE,
+            NoticeKind::Persist(_) => PERSIST,
         }
     }
 }
+
+/// What [`Notice::level`] answers for a [`NoticeKind::Persist`] (no oplock level is 0xFE).
+#[cfg(test)]
+pub(super) const PERSIST: u8 = 0xFE;
 
 /// What a CREATE must wait for before it runs again.
 #[derive(Debug, Clone, Copy)]
@@ -169,6 +198,11 @@ pub enum Phase {
 }
 
 impl Oplocks {
+    /// The [`Persist`] notice of a holder whose oplock changed with no acknowledgment.
+    fn persist(h: &Holder) -> Notice {
+        Notice::persist(h.conn.clone(), h.session_id, Persist::Open(h.file_id))
+    }
+
     fn notice(h: &Holder, level: u8) -> Notice {
         Notice {
             conn: h.conn.clone(),
@@ -186,10 +220,11 @@ impl Oplocks {
     }
 
     /// Ends breaks whose acknowledgment timed out: the open keeps no oplock (MS-SMB2 3.3.2.1).
-    fn expire(&mut self, now: Instant) {
+    fn expire(&mut self, now: Instant, out: &mut Vec<Notice>) {
         let mut changed = false;
         self.holders.retain_mut(|h| match h.breaking {
             Some(b) if b.deadline <= now => {
+                out.push(Self::persist(h));
                 changed = true;
                 false
             }
@@ -214,7 +249,7 @@ impl Oplocks {
             return None;
         }
         let now = Instant::now();
-        self.expire(now);
+        self.expire(now, out);
         let to = if overwrite { NONE } else { LEVEL_II };
         let mut wait: Option<Instant> = None;
         let mut dropped = false;
@@ -240,6 +275,7 @@ impl Oplocks {
             }
             if h.level == LEVEL_II && overwrite && phase == Phase::AfterSharing {
                 out.push(Self::notice(h, NONE));
+                out.push(Self::persist(h));
                 dropped = true;
                 return false;
             }
@@ -305,6 +341,7 @@ impl Oplocks {
         self.holders.retain(|h| {
             if h.level == LEVEL_II && h.breaking.is_none() {
                 out.push(Self::notice(h, NONE));
+                out.push(Self::persist(h));
                 changed = true;
                 false
             } else {
@@ -435,6 +472,13 @@ pub fn send(notices: Vec<Notice>) {
                 continue;
             };
             let own = own.filter(|_| matches!(n.kind, NoticeKind::Oplock { .. }));
+            let kind = match n.kind {
+                NoticeKind::Persist(what) => {
+                    super::persistent::save_changed(&server, what).await;
+                    continue;
+                }
+                kind => kind,
+            };
             let h = Header {
                 command: Command::OPLOCK_BREAK,
                 flags: flags::SERVER_TO_REDIR,
@@ -443,7 +487,8 @@ pub fn send(notices: Vec<Notice>) {
             };
             let mut msg = BytesMut::with_capacity(crate::wire::HEADER_LEN + 44);
             h.encode(&mut msg);
-            match n.kind {
+            match kind {
+                NoticeKind::Persist(_) => {}
                 NoticeKind::Oplock { file_id, level } => {
                     OplockBreak {
                         oplock_level: OplockLevel(level),
@@ -540,8 +585,33 @@ mod tests {
         assert_eq!(o.grant(&[e(1), e(2)], BATCH, false, h(2)), LEVEL_II);
         out.clear();
         o.break_level2(&mut out);
-        assert_eq!(out.len(), 2);
+        // Two breaks to none, and for each holder its persistent record is rewritten (no
+        // acknowledgment will come to do it).
+        let levels: Vec<u8> = out.iter().map(Notice::level).collect();
+        assert_eq!(levels, [NONE, PERSIST, NONE, PERSIST]);
         assert_eq!(o.level_of(1), NONE);
         assert!(!o.release(1));
+    }
+
+    /// A break that is not acknowledged in time ends the oplock, and the holder's persistent
+    /// record is to be rewritten (the acknowledgment that would have done it never came).
+    #[test]
+    fn timed_out_break_rewrites_the_record() {
+        let mut o = Oplocks::default();
+        o.grant(&[e(1)], BATCH, false, h(1));
+        let mut out = Vec::new();
+        assert!(o
+            .check_create(2, 1, false, Phase::BeforeSharing, &mut out)
+            .is_some());
+        assert_eq!(
+            out.iter().map(Notice::level).collect::<Vec<_>>(),
+            [LEVEL_II]
+        );
+        out.clear();
+        o.expire(Instant::now(), &mut out);
+        assert!(out.is_empty(), "not yet due");
+        o.expire(Instant::now() + break_timeout(), &mut out);
+        assert_eq!(out.iter().map(Notice::level).collect::<Vec<_>>(), [PERSIST]);
+        assert_eq!(o.level_of(1), NONE);
     }
 }

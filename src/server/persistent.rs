@@ -206,6 +206,29 @@ pub async fn save_lease(server: &Arc<Server>, client_guid: [u8; 16], key: [u8; 1
     }
 }
 
+/// [`save`] for the opens whose oplock or lease changed with no acknowledgment to come (a
+/// break that timed out, a break to none; [`super::oplock::Notice`]).
+pub(super) async fn save_changed(server: &Arc<Server>, what: super::oplock::Persist) {
+    match what {
+        super::oplock::Persist::Lease((client_guid, key)) => {
+            save_lease(server, client_guid, key).await
+        }
+        super::oplock::Persist::Open(file_id) => {
+            if server.durable.get(file_id).is_none_or(|d| !d.persistent) {
+                return;
+            }
+            let open = server
+                .opens
+                .snapshot()
+                .into_iter()
+                .find(|o| o.file_id == file_id);
+            if let Some(open) = open {
+                save(server, &open).await;
+            }
+        }
+    }
+}
+
 /// Loads the persistent opens of the previous run as disconnected durable opens (before the
 /// listeners start). Records that cannot be restored are logged and dropped.
 pub async fn restore(server: &Arc<Server>) {

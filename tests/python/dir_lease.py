@@ -9,15 +9,15 @@ directory, by the same client with another lease key or by another client. A chi
 with a lease whose ParentLeaseKey is the directory's lease key does not break it.
 
 smbprotocol has no handler for server-initiated messages (MessageId 0xFFFFFFFFFFFFFFFF), so the
-connections here catch them in their table of outstanding requests.
+connections here catch them (rawclient.catch_breaks).
 """
 import struct
 import sys
-import threading
 import time
 import uuid
 
 from harness import case, finish
+from rawclient import catch_breaks
 from smbprotocol.connection import Connection, Dialects
 from smbprotocol.create_contexts import (
     CreateContextName,
@@ -40,62 +40,16 @@ from smbprotocol.tree import TreeConnect
 host, port, user, password = sys.argv[1:5]
 port = int(port)
 
-NOTIFICATION_ID = 0xFFFFFFFFFFFFFFFF
 CAP_DIRECTORY_LEASING = 0x20
 LEASE_R, LEASE_H, LEASE_W = 1, 2, 4
 PARENT_LEASE_KEY_SET = 0x4
-
-
-class _Value:
-    def __init__(self, v):
-        self.v = v
-
-    def get_value(self):
-        return self.v
-
-
-class _Notification:
-    """Stands in for the request a server-initiated message answers: records lease breaks."""
-
-    def __init__(self, sink):
-        self.sink = sink
-        self.async_id = None
-        self.session_id = None
-        self.message = {"reserved": _Value(0)}
-        self.response_event = threading.Event()
-        self.response_event_lock = threading.Lock()
-
-    @property
-    def response(self):
-        return None
-
-    @response.setter
-    def response(self, header):
-        body = header["data"].get_value()
-        # SMB2 Lease Break Notification (MS-SMB2 2.2.23.2): StructureSize 44.
-        if len(body) >= 44 and struct.unpack_from("<H", body, 0)[0] == 44:
-            _size, epoch, flags = struct.unpack_from("<HHI", body, 0)
-            key = bytes(body[8:24])
-            current, new = struct.unpack_from("<II", body, 24)
-            self.sink.append({"key": key, "current": current, "new": new, "epoch": epoch, "flags": flags})
-
-
-class _Outstanding(dict):
-    def __init__(self, sink):
-        super().__init__()
-        self.sink = sink
-
-    def __missing__(self, key):
-        if key == NOTIFICATION_ID:
-            return _Notification(self.sink)
-        raise KeyError(key)
 
 
 class Client:
     def __init__(self):
         self.conn = Connection(uuid.uuid4(), host, port)
         self.breaks = []
-        self.conn.outstanding_requests = _Outstanding(self.breaks)
+        catch_breaks(self.conn, self.breaks)
         self.conn.connect(Dialects.SMB_3_1_1)
         self.sess = Session(self.conn, user, password)
         self.sess.connect()

@@ -7,7 +7,8 @@ Protocol with the test (stdin/stdout lines):
      ClientGuid: `big.bin` (no oplock; an exclusive byte-range lock at 1 GiB), `leased.bin`
      (lease v2 RWH), `expire.bin` (timeout 2 s, never reclaimed), `renamed.bin` (renamed to
      `renamed-new.bin` while open) and `doc.bin` (FileDispositionInformation DeletePending
-     set while open). Prints `OPENED`, then
+     set while open) and `broken.bin` (lease v2 RWH, broken by another client's open and
+     never acknowledged: after the 2 s break timeout the lease is none). Prints `OPENED`, then
      writes `big.bin` in 64 KiB chunks, printing `WROTE k` after chunk k is acknowledged.
   2. The test SIGKILLs rsmbd mid-write and restarts it on the same port and state directory;
      the next write fails and the script prints `LOST k`, then waits for a `RESTARTED` line.
@@ -15,7 +16,7 @@ Protocol with the test (stdin/stdout lines):
      `big.bin` (its lock is back: another connection cannot lock the range) and `leased.bin`
      (lease state RWH again); writing resumes from the chunk that failed, the file is closed
      and read back byte-exact; `renamed-new.bin` is reclaimed under its new name, and
-     `doc.bin`, reclaimed and closed, is gone. Prints `DONE <sha256>`; the test compares the
+     `doc.bin`, reclaimed and closed, is gone; `broken.bin` comes back with no lease. Prints `DONE <sha256>`; the test compares the
      file on disk.
   4. Waits for an `EXPIRED` line (the test waited past expire.bin's timeout) and checks that
      its DH2C now finds nothing (STATUS_OBJECT_NAME_NOT_FOUND).
@@ -26,7 +27,7 @@ import sys
 import uuid
 
 from harness import case, finish
-from rawclient import expect_status, set_file_info
+from rawclient import catch_breaks, expect_status, set_file_info
 from smbprotocol.connection import Connection
 from smbprotocol.create_contexts import (
     CreateContextName,
@@ -73,8 +74,10 @@ def say(line):
     sys.stdout.flush()
 
 
-def connect(u=user, p=password):
-    conn = Connection(CLIENT_GUID, host, port)
+def connect(u=user, p=password, guid=CLIENT_GUID, breaks=None):
+    conn = Connection(guid, host, port)
+    if breaks is not None:
+        catch_breaks(conn, breaks)
     conn.connect()
     sess = Session(conn, u, p)
     sess.connect()
@@ -161,7 +164,8 @@ def lock_element(flags):
 
 
 # 1. Persistent opens, then writes until the server dies.
-conn, tree = connect()
+breaks = []
+conn, tree = connect(breaks=breaks)
 big_guid, leased_guid, expire_guid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 lease_key = uuid.uuid4().bytes
 big, r = open_new(tree, "big.bin", [dh2q(big_guid, 30000)])
@@ -182,8 +186,22 @@ rename(renamed, "renamed-new.bin")
 doc, r = open_new(tree, "doc.bin", [dh2q(doc_guid, 30000)], access=RW_DELETE)
 assert durable_flags(r) == DurableHandleFlags.SMB2_DHANDLE_FLAG_PERSISTENT, r
 set_file_info(doc, 13, b"\x01")  # FileDispositionInformation: DeletePending
+# A lease whose break is never acknowledged: another client's open breaks RWH to RH, waits out
+# the break timeout (2 s in the test's config) and gets in; the lease is then none, and so
+# must be the record.
+broken_guid, broken_key = uuid.uuid4(), uuid.uuid4().bytes
+broken, r = open_new(tree, "broken.bin", [dh2q(broken_guid, 30000), lease(broken_key)],
+                     RequestedOplockLevel.SMB2_OPLOCK_LEVEL_LEASE)
+assert lease_state(r) == 7 and durable_flags(r) == DurableHandleFlags.SMB2_DHANDLE_FLAG_PERSISTENT, r
+other_conn, other_tree = connect(guid=uuid.uuid4())
+intruder = Open(other_tree, "broken.bin")
+intruder.create(ImpersonationLevel.Impersonation, RW, FileAttributes.FILE_ATTRIBUTE_NORMAL, 7,
+                CreateDisposition.FILE_OPEN, CreateOptions.FILE_NON_DIRECTORY_FILE)
+intruder.close()
+other_conn.disconnect(True)
+assert [(b["key"], b["current"], b["new"]) for b in breaks] == [(broken_key, 7, 3)], breaks
 ids = {"big": big.file_id, "leased": leased.file_id, "expire": expire.file_id,
-       "renamed": renamed.file_id, "doc": doc.file_id}
+       "renamed": renamed.file_id, "doc": doc.file_id, "broken": broken.file_id}
 say("OPENED")
 lost = None
 for k in range(CHUNKS):
@@ -246,6 +264,13 @@ def lease_survived():
     o.close()
 
 
+def timed_out_break_survived():
+    o, r = reopen(state["tree"], "broken.bin", ids["broken"], broken_guid, [lease(broken_key)],
+                  RequestedOplockLevel.SMB2_OPLOCK_LEVEL_LEASE)
+    assert lease_state(r) == 0, f"lease after reclaim: {lease_state(r)} (the break timed out: none)"
+    o.close()
+
+
 def rename_survived():
     o, _ = reopen(state["tree"], "renamed-new.bin", ids["renamed"], renamed_guid, access=RW_DELETE)
     assert o.read(0, 12) == b"renamed data"
@@ -266,6 +291,7 @@ case("owner reclaims, finishes, byte-exact", owner_reclaims_and_finishes)
 if "big" in state:
     case("byte-range lock re-established", lock_survived)
     case("lease restored", lease_survived)
+    case("lease whose break timed out restored as none", timed_out_break_survived)
     case("renamed while open: reclaimed under the new name", rename_survived)
     case("delete-on-close set while open: deleted on the reclaimed handle's close", delete_on_close_survived)
     state["big"].close()

@@ -1,6 +1,7 @@
 """A python smbprotocol connection, session and tree connect for tests that send requests
 smbprotocol has no call for (raw FSCTLs, info classes): one place for the plumbing."""
 import struct
+import threading
 import uuid
 
 from smbprotocol.connection import Connection, Dialects
@@ -79,3 +80,61 @@ def expect_status(status, fn):
             raise AssertionError(f"status {e.ntstatus:#x}, wanted {status:#x}") from e
         return
     raise AssertionError(f"succeeded, wanted {status:#x}")
+
+
+# Server-initiated messages (oplock and lease breaks) carry MessageId 0xFFFFFFFFFFFFFFFF, which
+# smbprotocol looks up in its table of outstanding requests and, not finding it, its receive
+# worker dies. catch_breaks(conn, sink) makes that lookup answer a stand-in request that
+# appends each lease break to `sink` (a list of dicts: key, current, new, epoch, flags) and
+# drops oplock breaks.
+NOTIFICATION_ID = 0xFFFFFFFFFFFFFFFF
+
+
+class _Value:
+    def __init__(self, v):
+        self.v = v
+
+    def get_value(self):
+        return self.v
+
+
+class _Notification:
+    """Stands in for the request a server-initiated message answers: records lease breaks."""
+
+    def __init__(self, sink):
+        self.sink = sink
+        self.async_id = None
+        self.session_id = None
+        self.message = {"reserved": _Value(0)}
+        self.response_event = threading.Event()
+        self.response_event_lock = threading.Lock()
+
+    @property
+    def response(self):
+        return None
+
+    @response.setter
+    def response(self, header):
+        body = header["data"].get_value()
+        # SMB2 Lease Break Notification (MS-SMB2 2.2.23.2): StructureSize 44.
+        if len(body) >= 44 and struct.unpack_from("<H", body, 0)[0] == 44:
+            _size, epoch, flags = struct.unpack_from("<HHI", body, 0)
+            key = bytes(body[8:24])
+            current, new = struct.unpack_from("<II", body, 24)
+            self.sink.append({"key": key, "current": current, "new": new, "epoch": epoch, "flags": flags})
+
+
+class _Outstanding(dict):
+    def __init__(self, sink):
+        super().__init__()
+        self.sink = sink
+
+    def __missing__(self, key):
+        if key == NOTIFICATION_ID:
+            return _Notification(self.sink)
+        raise KeyError(key)
+
+
+def catch_breaks(conn, sink):
+    """Before conn.connect(): breaks arriving on `conn` go to `sink` instead of killing it."""
+    conn.outstanding_requests = _Outstanding(sink)
