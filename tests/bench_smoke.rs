@@ -161,3 +161,89 @@ fn multichannel_needs_smb3() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("multichannel"));
 }
+
+/// rsmbd-tcp-floor (tools/bench/floor.rs, the loopback TCP floor beside which floor.sh sets
+/// rsmbd's connection scaling) answers every request of several pipelined connections, and
+/// refuses a queue depth it cannot keep.
+#[test]
+fn tcp_floor_runs_and_checks_its_arguments() {
+    let out = Command::new(env!("CARGO_BIN_EXE_rsmbd-tcp-floor"))
+        .args([
+            "--conns",
+            "4",
+            "--qd",
+            "2",
+            "--duration",
+            "1",
+            "--label",
+            "smoke",
+        ])
+        .output()
+        .expect("run rsmbd-tcp-floor");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("RESULT label=smoke "))
+        .unwrap_or_else(|| panic!("no RESULT line:\n{stdout}"));
+    let r: Vec<(String, String)> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert!(field(&r, "ops").parse::<u64>().unwrap() > 0, "{r:?}");
+    assert!(field(&r, "iops").parse::<f64>().unwrap() > 0.0, "{r:?}");
+    assert!(
+        field(&r, "server_us_op").parse::<f64>().unwrap() > 0.0,
+        "{r:?}"
+    );
+    assert_eq!(field(&r, "conns"), "4");
+    for bad in [["--qd", "0"], ["--qd", "257"], ["--conns", "0"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rsmbd-tcp-floor"))
+            .args(bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+}
+
+/// tools/bench/floor.sh runs rsmbd and the TCP floor side by side and prints its table, each
+/// layout's IOPS against one connection's (ratio 1.00 for the one-connection layout).
+#[test]
+fn floor_script_prints_its_table() {
+    let base = tempfile::tempdir().unwrap();
+    let script = format!("{}/tools/bench/floor.sh", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(script)
+        .args(["scale-randread-8k-1x64", "scale-randread-8k-16x4"])
+        .env("NO_BUILD", "1")
+        .env("RSMBD_BIN", env!("CARGO_BIN_EXE_rsmbd"))
+        .env("BENCH_BIN", env!("CARGO_BIN_EXE_rsmbd-bench"))
+        .env("FLOOR_BIN", env!("CARGO_BIN_EXE_rsmbd-tcp-floor"))
+        .env("BENCH_BASE", base.path())
+        .env("ROUNDS", "1")
+        .env("DURATION", "1")
+        .env("SIZE", "4m")
+        .output()
+        .expect("run floor.sh (bash)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "floor.sh failed:\n{stdout}\n{stderr}");
+    for layout in ["scale-randread-8k-1x64", "scale-randread-8k-16x4"] {
+        let row = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("| {layout} |")))
+            .unwrap_or_else(|| panic!("no row for {layout}:\n{stdout}"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        // | layout | floor IOPS | floor us/op | floor / 1 conn | rsmbd IOPS | ...
+        assert!(cells[2].parse::<f64>().unwrap() > 0.0, "{row}");
+        assert!(cells[5].parse::<f64>().unwrap() > 0.0, "{row}");
+        if layout.ends_with("1x64") {
+            assert_eq!((cells[4], cells[7]), ("1.00", "1.00"), "{row}");
+        }
+    }
+}

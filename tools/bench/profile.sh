@@ -12,7 +12,8 @@
 #
 # Environment: DURATION [8] (after 1 s, (DURATION-2)/2 s counted, then as long sampled), SIZE [256m], BENCH_BASE
 # [/var/tmp/rsmbd-profile], BENCH_PIN=1 (server on CPU 0, client on CPU 1), BENCH_FS=xfs (a
-# loop-mounted XFS image, as compare.sh), NO_BUILD=1, RSMBD_BIN, BENCH_BIN. Needs perf
+# loop-mounted XFS image, as compare.sh), BUSY_POLL=1 (the client spins: rsmbd-bench --busy-poll),
+# NO_BUILD=1, RSMBD_BIN, BENCH_BIN. Needs perf
 # (apt-get install linux-perf) and root (kernel tracepoints).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -36,6 +37,7 @@ randread-8k-1x16-aes128gcm|--layout randread --bs 8k --conns 1 --qd 16 --encrypt
 randwrite-8k-1x16-aes128gcm|--layout randwrite --bs 8k --conns 1 --qd 16 --encrypt aes-128-gcm
 randread-8k-1x64|--layout randread --bs 8k --conns 1 --qd 64
 randread-8k-64x1|--layout randread --bs 8k --conns 64 --qd 1
+randread-8k-256x1|--layout randread --bs 8k --conns 256 --qd 1
 "
 if [ $# -gt 0 ]; then
     LAYOUTS=$(bench_select_layouts "$LAYOUTS" "$@")
@@ -50,6 +52,7 @@ cleanup() {
 trap cleanup EXIT
 bench_start_rsmbd "$RSMBD" "$BASE" "$DATA/rsmbd-share" "$PASS" "${SRV_PIN[@]}"
 ARGS=(--server "127.0.0.1:$RS_PORT" --user bench --password "$PASS" --server-pid "$RS_PID" --size "$SIZE")
+if [ "${BUSY_POLL:-0}" = 1 ]; then ARGS+=(--busy-poll); fi
 "$BENCH" "${ARGS[@]}" --prepare-only
 
 EVENTS=raw_syscalls:sys_enter,context-switches
