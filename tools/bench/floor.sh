@@ -48,14 +48,7 @@ if [ "${NO_BUILD:-0}" != 1 ]; then
     (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET nice -n 10 cargo build --release --bin rsmbd-tcp-floor)
 fi
 FLOOR=${FLOOR_BIN:-$TARGET/release/rsmbd-tcp-floor}
-RS_PID=""
-cleanup() {
-    if [ -n "$RS_PID" ]; then kill "$RS_PID" 2>/dev/null || true; fi
-    bench_cleanup_fs "$BASE"
-}
-trap cleanup EXIT
-bench_start_rsmbd "$RSMBD" "$BASE" "$DATA/rsmbd-share" "$PASS" "${SRV_PIN[@]}"
-ARGS=(--server "127.0.0.1:$RS_PORT" --user bench --password "$PASS" --server-pid "$RS_PID" --size "$SIZE")
+bench_serve_rsmbd "$BASE" "$PASS" "$SIZE"
 "$BENCH" "${ARGS[@]}" --prepare-only
 
 RESULTS=$BASE/floor-$(date +%Y%m%d-%H%M%S).txt

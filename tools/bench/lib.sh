@@ -93,3 +93,16 @@ bench_cleanup_fs() {
         rm -f "$1/xfs.img"
     fi
 }
+
+# bench_serve_rsmbd BASE PASS SIZE: after bench_setup, starts rsmbd (bench_start_rsmbd, pinned
+# with SRV_PIN) with an EXIT trap that stops it and unmounts what bench_setup mounted, and sets
+# ARGS to the rsmbd-bench arguments that reach it (server, user, password, pid, file size).
+# shellcheck disable=SC2034  # ARGS is the function's output
+bench_serve_rsmbd() {
+    local base=$1 pass=$2 size=$3
+    RS_PID=""
+    BENCH_CLEANUP_BASE=$base
+    trap 'if [ -n "$RS_PID" ]; then kill "$RS_PID" 2>/dev/null || true; fi; bench_cleanup_fs "$BENCH_CLEANUP_BASE"' EXIT
+    bench_start_rsmbd "$RSMBD" "$base" "$DATA/rsmbd-share" "$pass" "${SRV_PIN[@]}"
+    ARGS=(--server "127.0.0.1:$RS_PORT" --user bench --password "$pass" --server-pid "$RS_PID" --size "$size")
+}

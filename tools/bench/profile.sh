@@ -44,14 +44,7 @@ if [ $# -gt 0 ]; then
 fi
 
 bench_setup "$ROOT" "$TARGET" "$BASE"
-RS_PID=""
-cleanup() {
-    if [ -n "$RS_PID" ]; then kill "$RS_PID" 2>/dev/null || true; fi
-    bench_cleanup_fs "$BASE"
-}
-trap cleanup EXIT
-bench_start_rsmbd "$RSMBD" "$BASE" "$DATA/rsmbd-share" "$PASS" "${SRV_PIN[@]}"
-ARGS=(--server "127.0.0.1:$RS_PORT" --user bench --password "$PASS" --server-pid "$RS_PID" --size "$SIZE")
+bench_serve_rsmbd "$BASE" "$PASS" "$SIZE"
 if [ "${BUSY_POLL:-0}" = 1 ]; then ARGS+=(--busy-poll); fi
 "$BENCH" "${ARGS[@]}" --prepare-only
 
