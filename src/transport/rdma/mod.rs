@@ -7,7 +7,9 @@
 //! - Each accepted connection gets its own rdma_cm event channel (the id is migrated to it),
 //!   PD, CQ + completion channel, RC QP ([`ib::IbVerbs`]), and one thread that drives the
 //!   sans-I/O core ([`crate::transport::smbd::driver::Driver`]): it waits with poll(2) on the
-//!   completion channel, the cm channel and an eventfd that the tokio side signals.
+//!   completion channel, the cm channel and an eventfd that the tokio side signals when it
+//!   ends the connection. The driver is shared under a lock ([`Shared`]): the tokio side posts
+//!   its Sends and RDMA operations itself, on its own thread, without waking this one.
 //! - The tokio side sees an ordinary [`FrameReader`] / [`FrameWriter`] pair: whole SMB2
 //!   messages in and out (the same server core as TCP), plus `rdma_read` / `rdma_write` for
 //!   READ/WRITE on SMB2_CHANNEL_RDMA_V1[_INVALIDATE], and `send_invalidate` for the response
@@ -48,7 +50,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc as tmpsc, oneshot};
 use tracing::{debug, info, warn};
@@ -77,20 +79,77 @@ pub fn accepts(ip: std::net::IpAddr) -> bool {
         .any(|l| l.ip() == ip || (l.ip().is_unspecified() && l.ip().is_ipv4() == ip.is_ipv4()))
 }
 
-enum Cmd {
-    Send(Vec<Bytes>, Option<u32>, oneshot::Sender<io::Result<()>>),
-    Read(
-        Vec<BufferDescriptor>,
-        usize,
-        oneshot::Sender<io::Result<Bytes>>,
-    ),
-    Write(
-        Vec<BufferDescriptor>,
-        Bytes,
-        oneshot::Sender<io::Result<()>>,
-    ),
-    Invalidate(u32),
-    Close,
+/// What a connection's thread and its writer share: the driver and the placements in flight.
+/// Whichever side holds the lock moves the connection along ([`Shared::progress`]): the
+/// writer posts a Send, an RDMA Read or an RDMA Write at once on the caller's thread, instead
+/// of handing it to the connection thread and waiting for that thread to wake (a WRITE placed
+/// by RDMA Read took four thread hand-offs on its path, now two: the request in, the Read's
+/// completion back). The thread still waits for completions, cm events and timers.
+struct Shared {
+    /// None once the connection's thread has ended and released the verbs.
+    driver: Option<Driver<IbVerbs>>,
+    /// Received SMB2 messages, to the connection task.
+    msgs: tmpsc::UnboundedSender<Bytes>,
+    reads: Vec<(OpId, oneshot::Sender<io::Result<Bytes>>)>,
+    writes: Vec<(OpId, oneshot::Sender<io::Result<()>>)>,
+    /// Why the connection ends, once it does.
+    ended: Option<&'static str>,
+}
+
+// SAFETY: the verbs' raw pointers are used only under the Mutex that holds Shared.
+unsafe impl Send for Shared {}
+
+impl Shared {
+    /// The live driver; `NotConnected` once the connection ended.
+    fn live(&mut self) -> io::Result<&mut Driver<IbVerbs>> {
+        match (self.ended, self.driver.as_mut()) {
+            (None, Some(d)) => Ok(d),
+            _ => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    /// Processes completions, posts what may go, hands received messages and finished
+    /// placements over; notes in `ended` why the connection ends, when it does.
+    fn progress(&mut self, now: Instant) {
+        let Some(d) = self.driver.as_mut().filter(|_| self.ended.is_none()) else {
+            return;
+        };
+        if let Err(e) = d.pump(now) {
+            debug!(error = %e, "SMB Direct");
+            self.ended = Some("protocol or device error");
+            return;
+        }
+        finish(d, &mut self.reads, |r| r.map_err(io::Error::other));
+        finish(d, &mut self.writes, |r| {
+            r.map(|_| ()).map_err(io::Error::other)
+        });
+        while let Some(m) = d.core().poll_message() {
+            if self.msgs.send(m).is_err() {
+                self.ended = Some("connection task gone");
+                return;
+            }
+        }
+        if d.core().is_closed() {
+            self.ended = Some("closed");
+        }
+    }
+}
+
+/// Answers the placements of `ops` that finished.
+fn finish<T>(
+    d: &mut Driver<IbVerbs>,
+    ops: &mut Vec<(OpId, oneshot::Sender<io::Result<T>>)>,
+    map: impl Fn(super::smbd::driver::OpResult) -> io::Result<T>,
+) {
+    let mut i = 0;
+    while i < ops.len() {
+        if let Some(r) = d.take_result(ops[i].0) {
+            let (_, reply) = ops.swap_remove(i);
+            let _ = reply.send(map(r));
+        } else {
+            i += 1;
+        }
+    }
 }
 
 /// Wakes a connection thread (an eventfd).
@@ -137,7 +196,8 @@ impl FrameReader for RdmaReader {
 
 /// The sending half of an SMB Direct connection.
 pub struct RdmaWriter {
-    tx: std::sync::Mutex<mpsc::Sender<Cmd>>,
+    shared: Arc<parking_lot::Mutex<Shared>>,
+    /// Wakes the connection's thread when the connection ends from this side.
     waker: Arc<Waker>,
     /// MaxReadWriteSize: RDMA Write descriptor lists are checked on the caller's side.
     max_rw: u32,
@@ -146,34 +206,29 @@ pub struct RdmaWriter {
 }
 
 impl RdmaWriter {
-    fn cmd(&self, c: Cmd) -> io::Result<()> {
-        self.tx
-            .lock()
-            .map_err(|_| io::Error::from(io::ErrorKind::NotConnected))?
-            .send(c)
-            .map_err(|_| io::Error::from(io::ErrorKind::NotConnected))?;
-        self.waker.wake();
-        Ok(())
+    /// Runs `f` under the lock, then moves the connection along (what `f` queued is posted
+    /// before the lock is released).
+    fn act<T>(&self, f: impl FnOnce(&mut Shared) -> io::Result<T>) -> io::Result<T> {
+        let mut s = self.shared.lock();
+        let r = f(&mut s);
+        s.progress(Instant::now());
+        if s.ended.is_some() {
+            self.waker.wake();
+        }
+        r
     }
 
     /// Sends a message with Send with Invalidate of `token` on its first packet (the
     /// response to a READ or WRITE whose Channel was SMB2_CHANNEL_RDMA_V1_INVALIDATE).
     pub async fn send_invalidate(&self, parts: Vec<Bytes>, token: u32) -> io::Result<()> {
-        let (tx, rx) = oneshot::channel();
-        self.cmd(Cmd::Send(parts, Some(token), tx))?;
-        rx.await
-            .map_err(|_| io::Error::from(io::ErrorKind::NotConnected))?
+        self.act(|s| s.live()?.core().queue_message(&parts, Some(token)))
     }
 }
 
 impl FrameWriter for RdmaWriter {
     fn send(&self, parts: Vec<Bytes>) -> BoxFuture<'_, io::Result<()>> {
-        Box::pin(async move {
-            let (tx, rx) = oneshot::channel();
-            self.cmd(Cmd::Send(parts, None, tx))?;
-            rx.await
-                .map_err(|_| io::Error::from(io::ErrorKind::NotConnected))?
-        })
+        let r = self.act(|s| s.live()?.core().queue_message(&parts, None));
+        Box::pin(std::future::ready(r))
     }
     fn rdma_write<'a>(
         &'a self,
@@ -183,29 +238,39 @@ impl FrameWriter for RdmaWriter {
         // Checked here, then posted without waiting for the completion: on an RC queue pair
         // the RDMA Write executes before the response's Send posted after it, so the client
         // sees the data before the response (and the Send with Invalidate), and the READ
-        // saves a round trip to the device and two thread hand-offs. A failed Write breaks
-        // the queue pair, and with it the connection, so no response is lost silently.
-        let planned = super::smbd::placement::plan(descriptors, data.len(), self.max_rw)
-            .map_err(placement_error);
-        Box::pin(async move {
-            planned?;
-            let (tx, _rx) = oneshot::channel();
-            self.cmd(Cmd::Write(
-                descriptors.to_vec(),
-                Bytes::copy_from_slice(data),
-                tx,
-            ))
-        })
+        // saves a round trip to the device. A failed Write breaks the queue pair, and with
+        // it the connection, so no response is lost silently.
+        let r = super::smbd::placement::plan(descriptors, data.len(), self.max_rw)
+            .map_err(placement_error)
+            .and_then(|_| {
+                self.act(|s| {
+                    let op = s
+                        .live()?
+                        .start_write(descriptors, &Bytes::copy_from_slice(data))
+                        .map_err(placement_error)?;
+                    let (tx, _rx) = oneshot::channel();
+                    s.writes.push((op, tx));
+                    Ok(())
+                })
+            });
+        Box::pin(std::future::ready(r))
     }
     fn rdma_read<'a>(
         &'a self,
         descriptors: &'a [BufferDescriptor],
         len: usize,
     ) -> BoxFuture<'a, io::Result<Bytes>> {
-        Box::pin(async move {
+        let rx = self.act(|s| {
+            let op = s
+                .live()?
+                .start_read(descriptors, len)
+                .map_err(placement_error)?;
             let (tx, rx) = oneshot::channel();
-            self.cmd(Cmd::Read(descriptors.to_vec(), len, tx))?;
-            rx.await
+            s.reads.push((op, tx));
+            Ok(rx)
+        });
+        Box::pin(async move {
+            rx?.await
                 .map_err(|_| io::Error::from(io::ErrorKind::NotConnected))?
         })
     }
@@ -219,15 +284,22 @@ impl FrameWriter for RdmaWriter {
         self.local
     }
     fn close(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            let _ = self.cmd(Cmd::Close);
-        })
+        self.abort();
+        Box::pin(std::future::ready(()))
     }
     fn abort(&self) {
-        let _ = self.cmd(Cmd::Close);
+        let mut s = self.shared.lock();
+        if let Some(d) = s.driver.as_mut() {
+            d.core().close();
+        }
+        s.ended.get_or_insert("closed by the server");
+        self.waker.wake();
     }
     fn invalidate_with_next_send(&self, token: u32) {
-        let _ = self.cmd(Cmd::Invalidate(token));
+        let _ = self.act(|s| {
+            s.live()?.core().invalidate_next(token);
+            Ok(())
+        });
     }
 }
 
@@ -422,16 +494,12 @@ fn accept_loop(l: Listener, cfg: Config, on_accept: OnAccept, stop: Arc<AtomicBo
 
 /// A connection's thread state.
 struct Conn {
-    driver: Driver<IbVerbs>,
+    shared: Arc<parking_lot::Mutex<Shared>>,
     ch: *mut rdma_event_channel,
-    cmds: mpsc::Receiver<Cmd>,
     waker: Arc<Waker>,
-    msgs: tmpsc::UnboundedSender<Bytes>,
-    reads: Vec<(OpId, oneshot::Sender<io::Result<Bytes>>)>,
-    writes: Vec<(OpId, oneshot::Sender<io::Result<()>>)>,
 }
 
-// SAFETY: moved to its thread once, used there only.
+// SAFETY: moved to its thread once; the event channel is used there only.
 unsafe impl Send for Conn {}
 
 /// # Safety
@@ -498,27 +566,25 @@ unsafe fn accept(
         rdma_destroy_event_channel(ch);
         return Err(e);
     }
-    let (tx, cmds) = mpsc::channel();
     let (msgs, rx) = tmpsc::unbounded_channel();
     let waker = Arc::new(Waker::new()?);
+    let shared = Arc::new(parking_lot::Mutex::new(Shared {
+        driver: Some(driver),
+        msgs,
+        reads: Vec::new(),
+        writes: Vec::new(),
+        ended: None,
+    }));
     Ok((
         RdmaReader { rx },
         RdmaWriter {
-            tx: std::sync::Mutex::new(tx),
+            shared: shared.clone(),
             waker: waker.clone(),
             max_rw: cfg.max_read_write_size,
             peer,
             local,
         },
-        Conn {
-            driver,
-            ch,
-            cmds,
-            waker,
-            msgs,
-            reads: Vec::new(),
-            writes: Vec::new(),
-        },
+        Conn { shared, ch, waker },
     ))
 }
 
@@ -533,15 +599,20 @@ impl Conn {
     fn run(mut self) {
         let why = self.serve();
         debug!(why, "SMB Direct connection ends");
-        let id = self.driver.verbs_mut().id();
-        // SAFETY: the id is live until the driver (IbVerbs) is dropped below.
-        unsafe { rdma_disconnect(id) };
-        for (_, r) in self.reads.drain(..) {
+        let mut s = self.shared.lock();
+        s.ended.get_or_insert(why);
+        if let Some(mut d) = s.driver.take() {
+            // SAFETY: the id is live until the driver (IbVerbs) is dropped below.
+            unsafe { rdma_disconnect(d.verbs_mut().id()) };
+            drop(d);
+        }
+        for (_, r) in s.reads.drain(..) {
             let _ = r.send(Err(io::ErrorKind::NotConnected.into()));
         }
-        for (_, w) in self.writes.drain(..) {
+        for (_, w) in s.writes.drain(..) {
             let _ = w.send(Err(io::ErrorKind::NotConnected.into()));
         }
+        drop(s);
         let ch = self.ch;
         drop(self);
         // SAFETY: the id using it was destroyed with the driver.
@@ -549,7 +620,9 @@ impl Conn {
     }
 
     fn serve(&mut self) -> &'static str {
-        let comp_fd = self.driver.verbs_mut().comp_fd();
+        let Ok(comp_fd) = self.shared.lock().live().map(|d| d.verbs_mut().comp_fd()) else {
+            return "closed";
+        };
         // SAFETY: the channel lives as long as self.
         let cm_fd = unsafe { (*self.ch).fd };
         // Connection-manager events are read only when its channel is readable (and once at
@@ -557,46 +630,20 @@ impl Conn {
         let mut cm_ready = true;
         loop {
             let now = Instant::now();
-            while let Ok(c) = self.cmds.try_recv() {
-                match c {
-                    Cmd::Send(parts, inv, reply) => {
-                        let _ = reply.send(self.driver.core().queue_message(&parts, inv));
-                    }
-                    Cmd::Read(d, len, reply) => match self.driver.start_read(&d, len) {
-                        Ok(op) => self.reads.push((op, reply)),
-                        Err(s) => drop(reply.send(Err(placement_error(s)))),
-                    },
-                    Cmd::Write(d, data, reply) => match self.driver.start_write(&d, &data) {
-                        Ok(op) => self.writes.push((op, reply)),
-                        Err(s) => drop(reply.send(Err(placement_error(s)))),
-                    },
-                    Cmd::Invalidate(t) => self.driver.core().invalidate_next(t),
-                    Cmd::Close => {
-                        self.driver.core().close();
-                        return "closed by the server";
-                    }
+            let next = {
+                let mut s = self.shared.lock();
+                s.progress(now);
+                if let Some(why) = s.ended {
+                    return why;
                 }
-            }
-            if let Err(e) = self.driver.pump(now) {
-                debug!(error = %e, "SMB Direct");
-                return "protocol or device error";
-            }
-            self.finish_ops();
-            while let Some(m) = self.driver.core().poll_message() {
-                if self.msgs.send(m).is_err() {
-                    return "connection task gone";
-                }
-            }
-            if self.driver.core().is_closed() {
-                return "closed";
-            }
+                s.live().ok().and_then(|d| d.core().poll_timeout())
+            };
             if cm_ready && self.cm_disconnected() {
                 return "peer disconnected";
             }
-            let timeout = self
-                .driver
-                .core()
-                .poll_timeout()
+            // A writer that queues work posts it itself; this thread wakes for completions,
+            // cm events, timers (at least once a second) and the end of the connection.
+            let timeout = next
                 .map_or(Duration::from_secs(1), |t| t.saturating_duration_since(now))
                 .min(Duration::from_secs(1));
             let mut fds = [
@@ -622,30 +669,11 @@ impl Conn {
             }
             // Re-arm only after an event: an armed CQ stays armed until it raises one.
             if fds[0].revents != 0 {
-                self.driver.verbs_mut().rearm();
+                if let Ok(d) = self.shared.lock().live() {
+                    d.verbs_mut().rearm();
+                }
             }
             cm_ready = fds[2].revents != 0;
-        }
-    }
-
-    fn finish_ops(&mut self) {
-        let mut i = 0;
-        while i < self.reads.len() {
-            if let Some(r) = self.driver.take_result(self.reads[i].0) {
-                let (_, reply) = self.reads.swap_remove(i);
-                let _ = reply.send(r.map_err(io::Error::other));
-            } else {
-                i += 1;
-            }
-        }
-        let mut i = 0;
-        while i < self.writes.len() {
-            if let Some(r) = self.driver.take_result(self.writes[i].0) {
-                let (_, reply) = self.writes.swap_remove(i);
-                let _ = reply.send(r.map(|_| ()).map_err(io::Error::other));
-            } else {
-                i += 1;
-            }
         }
     }
 
