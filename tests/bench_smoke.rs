@@ -31,10 +31,15 @@ fn bench(srv: &TestServer, extra: &[&str]) -> Vec<(String, String)> {
         let want = format!("1 session(s) x {} channels", extra[i + 1]);
         assert!(stderr.contains(&want), "no {want:?} in:\n{stderr}");
     }
+    result_fields(&stdout, "RESULT ")
+}
+
+/// The k=v fields of the first line of `stdout` that starts with `prefix` (a RESULT line).
+fn result_fields(stdout: &str, prefix: &str) -> Vec<(String, String)> {
     let line = stdout
         .lines()
-        .find(|l| l.starts_with("RESULT "))
-        .unwrap_or_else(|| panic!("no RESULT line:\n{stdout}"));
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} line:\n{stdout}"));
     line.split_whitespace()
         .skip(1)
         .filter_map(|kv| kv.split_once('='))
@@ -186,16 +191,7 @@ fn tcp_floor_runs_and_checks_its_arguments() {
         "{}\n{stdout}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with("RESULT label=smoke "))
-        .unwrap_or_else(|| panic!("no RESULT line:\n{stdout}"));
-    let r: Vec<(String, String)> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let r = result_fields(&stdout, "RESULT label=smoke ");
     assert!(field(&r, "ops").parse::<u64>().unwrap() > 0, "{r:?}");
     assert!(field(&r, "iops").parse::<f64>().unwrap() > 0.0, "{r:?}");
     assert!(

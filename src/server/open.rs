@@ -114,6 +114,15 @@ impl OpenTable {
             .map(|o| o.clone())
     }
 
+    /// The open with FileId `id`, whatever its session and tree (server-side lookups: saving
+    /// a persistent record, closing for a reconnect).
+    pub fn by_file_id(&self, id: FileId) -> Option<Arc<Open>> {
+        self.by_volatile
+            .get(&id.volatile)
+            .filter(|o| o.file_id == id)
+            .map(|o| o.clone())
+    }
+
     /// Removes an open.
     pub fn remove(&self, id: FileId) -> Option<Arc<Open>> {
         self.by_volatile.remove(&id.volatile).map(|(_, o)| o)

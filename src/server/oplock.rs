@@ -472,43 +472,49 @@ pub fn send(notices: Vec<Notice>) {
                 continue;
             };
             let own = own.filter(|_| matches!(n.kind, NoticeKind::Oplock { .. }));
-            let kind = match n.kind {
+            let msg = match n.kind {
                 NoticeKind::Persist(what) => {
                     super::persistent::save_changed(&server, what).await;
                     continue;
                 }
-                kind => kind,
-            };
-            let h = Header {
-                command: Command::OPLOCK_BREAK,
-                flags: flags::SERVER_TO_REDIR,
-                message_id: u64::MAX,
-                ..Header::default()
-            };
-            let mut msg = BytesMut::with_capacity(crate::wire::HEADER_LEN + 44);
-            h.encode(&mut msg);
-            match kind {
-                NoticeKind::Persist(_) => {}
                 NoticeKind::Oplock { file_id, level } => {
+                    let mut msg = break_header();
                     OplockBreak {
                         oplock_level: OplockLevel(level),
                         file_id,
                     }
                     .encode(&mut msg);
                     tracing::debug!(?file_id, level, "oplock break");
+                    msg
                 }
                 NoticeKind::Lease(body) => {
+                    let mut msg = break_header();
                     body.encode(&mut msg);
                     tracing::debug!(
                         from = body.current_lease_state,
                         to = body.new_lease_state,
                         "lease break"
                     );
+                    msg
                 }
-            }
+            };
             super::break_delivery::deliver(&server, n.session_id, own, msg).await;
         }
     });
+}
+
+/// The SMB2 header of a break notification: MessageId 0xFFFFFFFFFFFFFFFF, SessionId and
+/// TreeId 0, with room for the body.
+fn break_header() -> BytesMut {
+    let h = Header {
+        command: Command::OPLOCK_BREAK,
+        flags: flags::SERVER_TO_REDIR,
+        message_id: u64::MAX,
+        ..Header::default()
+    };
+    let mut msg = BytesMut::with_capacity(crate::wire::HEADER_LEN + 44);
+    h.encode(&mut msg);
+    msg
 }
 
 #[cfg(test)]

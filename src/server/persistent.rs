@@ -196,12 +196,7 @@ pub async fn save_lease(server: &Arc<Server>, client_guid: [u8; 16], key: [u8; 1
     if ids.is_empty() {
         return;
     }
-    for open in server
-        .opens
-        .snapshot()
-        .into_iter()
-        .filter(|o| ids.contains(&o.file_id))
-    {
+    for open in ids.into_iter().filter_map(|id| server.opens.by_file_id(id)) {
         save(server, &open).await;
     }
 }
@@ -217,12 +212,7 @@ pub(super) async fn save_changed(server: &Arc<Server>, what: super::oplock::Pers
             if server.durable.get(file_id).is_none_or(|d| !d.persistent) {
                 return;
             }
-            let open = server
-                .opens
-                .snapshot()
-                .into_iter()
-                .find(|o| o.file_id == file_id);
-            if let Some(open) = open {
+            if let Some(open) = server.opens.by_file_id(file_id) {
                 save(server, &open).await;
             }
         }

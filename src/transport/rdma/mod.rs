@@ -199,8 +199,6 @@ pub struct RdmaWriter {
     shared: Arc<parking_lot::Mutex<Shared>>,
     /// Wakes the connection's thread when the connection ends from this side.
     waker: Arc<Waker>,
-    /// MaxReadWriteSize: RDMA Write descriptor lists are checked on the caller's side.
-    max_rw: u32,
     peer: SocketAddr,
     local: SocketAddr,
 }
@@ -235,24 +233,21 @@ impl FrameWriter for RdmaWriter {
         descriptors: &'a [BufferDescriptor],
         data: &'a [u8],
     ) -> BoxFuture<'a, io::Result<()>> {
-        // Checked here, then posted without waiting for the completion: on an RC queue pair
-        // the RDMA Write executes before the response's Send posted after it, so the client
-        // sees the data before the response (and the Send with Invalidate), and the READ
-        // saves a round trip to the device. A failed Write breaks the queue pair, and with
-        // it the connection, so no response is lost silently.
-        let r = super::smbd::placement::plan(descriptors, data.len(), self.max_rw)
-            .map_err(placement_error)
-            .and_then(|_| {
-                self.act(|s| {
-                    let op = s
-                        .live()?
-                        .start_write(descriptors, &Bytes::copy_from_slice(data))
-                        .map_err(placement_error)?;
-                    let (tx, _rx) = oneshot::channel();
-                    s.writes.push((op, tx));
-                    Ok(())
-                })
-            });
+        // Checked (the descriptors against MaxReadWriteSize and the length) and posted
+        // without waiting for the completion: on an RC queue pair the RDMA Write executes
+        // before the response's Send posted after it, so the client sees the data before the
+        // response (and the Send with Invalidate), and the READ saves a round trip to the
+        // device. A failed Write breaks the queue pair, and with it the connection, so no
+        // response is lost silently.
+        let r = self.act(|s| {
+            let op = s
+                .live()?
+                .start_write(descriptors, &Bytes::copy_from_slice(data))
+                .map_err(placement_error)?;
+            let (tx, _rx) = oneshot::channel();
+            s.writes.push((op, tx));
+            Ok(())
+        });
         Box::pin(std::future::ready(r))
     }
     fn rdma_read<'a>(
@@ -580,7 +575,6 @@ unsafe fn accept(
         RdmaWriter {
             shared: shared.clone(),
             waker: waker.clone(),
-            max_rw: cfg.max_read_write_size,
             peer,
             local,
         },

@@ -282,12 +282,7 @@ pub(super) async fn before_open(
                 continue;
             }
             // Connected: closed as the server application asks (MS-SMB2 3.3.4.17).
-            let found = server
-                .opens
-                .snapshot()
-                .into_iter()
-                .find(|o| o.file_id == d.file_id);
-            if let Some(o) = found {
+            if let Some(o) = server.opens.by_file_id(d.file_id) {
                 if server.opens.remove(o.file_id).is_some() {
                     let _ = files::close_open(&server, o).await;
                 }

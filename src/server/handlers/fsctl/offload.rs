@@ -139,12 +139,8 @@ async fn offload_read(ctx: &Ctx, open: &Arc<Open>, req: &IoctlRequest) -> Result
         length: transfer,
         data_len,
     };
-    let token = ctx
-        .conn
-        .server
-        .files
-        .odx
-        .issue(range, life, Instant::now(), f.handle.clone())?;
+    let odx = &ctx.conn.server.files.odx;
+    let token = odx.issue(range, life, Instant::now(), f.handle.clone())?;
     let mut b = BytesMut::new();
     FsctlOffloadReadOutput {
         flags: if to_eof {
@@ -210,17 +206,12 @@ fn write_reply(req: &IoctlRequest, open: &Open, written: u64) -> Reply {
 async fn offload_write(ctx: &Ctx, open: &Arc<Open>, req: &IoctlRequest) -> Result<Reply, NtStatus> {
     let f = data_file(open)?;
     let WriteParams { input } = check_write_input(open, req)?;
+    let odx = &ctx.conn.server.files.odx;
     let zero = input.token.token_type == STORAGE_OFFLOAD_TOKEN_TYPE_ZERO_DATA;
     let grant = if zero {
         None
     } else {
-        Some(
-            ctx.conn
-                .server
-                .files
-                .odx
-                .redeem(&input.token, Instant::now())?,
-        )
+        Some(odx.redeem(&input.token, Instant::now())?)
     };
     let h = f.handle.clone();
     let st = files::blocking(move || h.stat())
@@ -266,7 +257,7 @@ async fn offload_write(ctx: &Ctx, open: &Arc<Open>, req: &IoctlRequest) -> Resul
         return Err(NtStatus::FILE_LOCK_CONFLICT);
     }
     if let Some(g) = &grant {
-        if !ctx.conn.server.files.odx.still_valid(g) {
+        if !odx.still_valid(g) {
             return Err(NtStatus::INVALID_TOKEN);
         }
     }
@@ -305,7 +296,7 @@ async fn offload_write(ctx: &Ctx, open: &Arc<Open>, req: &IoctlRequest) -> Resul
     .map_err(|e| e.status())?;
     if let Some(g) = &grant {
         // A write to the source range while we copied: the copy may hold newer data.
-        if !ctx.conn.server.files.odx.still_valid(g) {
+        if !odx.still_valid(g) {
             return Err(NtStatus::INVALID_TOKEN);
         }
     }
